@@ -1,0 +1,51 @@
+# Two commands matter: `make demo` and `make test`. Both set themselves up from a bare Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Two cores on CI: one pytest worker per core.
+PYTEST_WORKERS ?= auto
+
+.PHONY: help install demo test lint typecheck unit bench soak clean
+
+help:
+	@echo "make demo   - set up, start the embedded sandbox and run a real promotion"
+	@echo "make test   - set up, then ruff, mypy and the test suite"
+	@echo "make bench  - benchmarks, printing JSON"
+	@echo "make soak   - long reliability variants"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@for p in plugins/*/; do \
+	  if [ -f "$$p/pyproject.toml" ]; then $(BIN)/python -m pip install --quiet -e "$$p" || exit 1; fi; \
+	done
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check promoter tests benchmarks plugins
+
+typecheck: $(STAMP)
+	$(BIN)/mypy promoter
+
+unit: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not soak"
+
+test: lint typecheck unit
+
+demo: $(STAMP)
+	$(BIN)/python -m promoter.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+soak: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m soak
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .promoter
