@@ -1,0 +1,1 @@
+"""Talend Cloud: the wire format (:mod:`promoter.talend.models`) and the client that speaks it."""
