@@ -17,10 +17,14 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml $(wildcard plugins/*/pyproject.toml)
+# First-party plugins (plugins/*) and the tiny distributions the tests install (tests/distributions/*)
+# go into the same environment, so that entry-point discovery is tested for real.
+DISTRIBUTIONS := $(wildcard plugins/*/pyproject.toml tests/distributions/*/pyproject.toml)
+
+$(STAMP): $(BIN)/python pyproject.toml $(DISTRIBUTIONS)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@for p in plugins/*/; do \
+	@for p in $(dir $(DISTRIBUTIONS)); do \
 	  if [ -f "$$p/pyproject.toml" ]; then $(BIN)/python -m pip install --quiet -e "$$p" || exit 1; fi; \
 	done
 	@touch $(STAMP)
