@@ -949,6 +949,7 @@ class TaskExecution(WireModel):
     error_message: str | None = None
     timeout: int | None = None
     status: ExecutionStatus
+    misfired_execution_reason: str | None = None
 
 
 class TaskExecutionSummary(WireModel):
@@ -963,6 +964,7 @@ class TaskExecutionSummary(WireModel):
     runtime: Runtime | None = None
     error_message: str | None = None
     execution_status: str
+    misfired_execution_reason: str | None = None
     timeout: int | None = None
     execution_id: str
     start_timestamp: datetime | None = None
