@@ -269,7 +269,7 @@ class SandboxMiddleware:
             self.state.requests.record(entry)
 
     async def _respond(self, response: JSONResponse, scope: Scope, receive: Receive, send: Send) -> None:
-        await response(scope, receive, send)  # type: ignore[arg-type]
+        await response(scope, receive, send)
 
     def _authorised(self, scope: Scope) -> bool:
         token = _bearer(scope)
@@ -288,7 +288,7 @@ class SandboxMiddleware:
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
+            scheme, _, token = bytes(value).decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token:
                 return token.strip()
     return None
