@@ -1,0 +1,141 @@
+"""A client-side rate limiter: one token bucket per API family.
+
+Talend Cloud counts requests per source IP and per minute, separately for orchestration,
+processing and monitoring (1800, 1800 and 600). The client paces itself under those budgets
+instead of bouncing off 429s.
+
+Each bucket holds at most ``burst`` tokens and refills at ``(per_minute - burst) / 60`` tokens a
+second, so that in *any* 60-second window at most ``per_minute`` requests leave: the limiter stays
+under the budget whatever window the server counts in (fixed, sliding, or a bucket of its own).
+Callers reserve a token and sleep outside the lock, so waiting threads are served in order and
+the bucket is never over-drawn. A 429 with ``Retry-After`` pauses the whole family, so that other
+threads stop too instead of each discovering the limit on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["FAMILIES", "RateLimiter", "RateLimits", "TokenBucket", "family_of"]
+
+#: The API families, by the first segment of the path.
+FAMILIES = ("orchestration", "processing", "monitoring", "security")
+
+
+def family_of(path: str) -> str:
+    """The API family of a request path (``/processing/executions`` → ``processing``)."""
+    head = path.lstrip("/").split("/", 1)[0]
+    return head if head in FAMILIES else "other"
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-minute request budgets of each API family; ``None`` means not limited.
+
+    The defaults are Talend Cloud's documented budgets. ``/security`` (token requests) is not
+    counted by Talend and is not limited.
+    """
+
+    orchestration: float | None = 1800
+    processing: float | None = 1800
+    monitoring: float | None = 600
+    security: float | None = None
+
+    def for_family(self, family: str) -> float | None:
+        """The per-minute budget of ``family`` (``None`` for unlimited or unknown families)."""
+        value: float | None = getattr(self, family, None) if family in FAMILIES else None
+        return value
+
+    @classmethod
+    def unlimited(cls) -> RateLimits:
+        """No client-side limit at all."""
+        return cls(orchestration=None, processing=None, monitoring=None, security=None)
+
+
+class TokenBucket:
+    """A thread-safe token bucket admitting at most ``per_minute`` requests in any 60 seconds."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError(f"per_minute must be positive, not {per_minute}")
+        self.per_minute = float(per_minute)
+        # One second's worth of burst by default; never more than half the budget.
+        default_burst = max(1.0, min(self.per_minute / 60.0, self.per_minute / 2.0))
+        self.burst = float(burst) if burst is not None else default_burst
+        if not 1 <= self.burst <= self.per_minute:
+            raise ValueError(f"burst must be between 1 and per_minute, not {self.burst}")
+        self.rate = (self.per_minute - self.burst) / 60.0 or self.per_minute / 60.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = self.burst
+        self._updated = clock()
+        self._paused_until = 0.0
+
+    def reserve(self) -> float:
+        """Take a token and return how long the caller must wait before using it (seconds)."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            return max(wait, self._paused_until - now)
+
+    def acquire(self) -> float:
+        """Wait until a request may leave; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def __repr__(self) -> str:
+        return f"<TokenBucket {self.per_minute:g}/min burst={self.burst:g}>"
+
+
+class RateLimiter:
+    """A :class:`TokenBucket` per API family, built from :class:`RateLimits`."""
+
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limits = limits if limits is not None else RateLimits()
+        self._buckets: dict[str, TokenBucket] = {}
+        for family in FAMILIES:
+            budget = self.limits.for_family(family)
+            if budget is not None:
+                self._buckets[family] = TokenBucket(budget, clock=clock, sleep=sleep)
+
+    def acquire(self, family: str) -> float:
+        """Wait until a request of ``family`` may leave; returns the seconds waited."""
+        bucket = self._buckets.get(family)
+        return bucket.acquire() if bucket is not None else 0.0
+
+    def pause(self, family: str, seconds: float) -> None:
+        """Hold back every request of ``family`` for ``seconds``."""
+        bucket = self._buckets.get(family)
+        if bucket is not None and seconds > 0:
+            bucket.pause(seconds)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={b.per_minute:g}/min" for f, b in self._buckets.items())
+        return f"<RateLimiter {inner or 'unlimited'}>"

@@ -1,0 +1,122 @@
+"""When and how long to retry a failed call: the client's one tenacity policy.
+
+Retried: connection errors, timeouts, 408, 429 and 5xx (except 501, which is deterministic).
+The wait is the server's ``Retry-After`` when it sent one (seconds or an HTTP date), otherwise
+exponential backoff with jitter; retries stop after ``max_attempts`` or when the total time spent
+waiting would exceed ``max_total_wait``.
+
+Whether a failure is *ambiguous* — the call may have taken effect — decides what may be retried
+for non-idempotent calls (creates, execution starts, promotion runs): a 429 or a connection that
+could not be opened is a refusal, anything else after the request left (5xx, 408, a dropped
+connection, a read timeout) is ambiguous.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import tenacity
+
+from promoter.talend.errors import TalendAPIError, TalendConnectionError
+
+__all__ = ["RetryPolicy", "is_ambiguous", "is_retryable", "parse_retry_after"]
+
+_RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the client retries.
+
+    ``max_attempts`` counts the first try; ``initial_backoff`` doubles at each retry up to
+    ``max_backoff`` (with jitter: a random wait between half and all of it); a ``Retry-After``
+    longer than ``max_retry_after`` is cut to it; ``max_total_wait`` caps the seconds spent waiting
+    between attempts of one call.
+    """
+
+    max_attempts: int = 8
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_after: float = 60.0
+    max_total_wait: float = 120.0
+
+    def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """The jittered exponential backoff before retry number ``retry_number`` (1-based)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** max(0, retry_number - 1))
+        uniform = (rng or random).uniform
+        return uniform(ceiling / 2, ceiling)
+
+    def wait_for(self, exc: BaseException | None, retry_number: int) -> float:
+        """Seconds to wait before retry number ``retry_number`` after ``exc``."""
+        if isinstance(exc, TalendAPIError) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), self.max_retry_after)
+        return self.backoff(retry_number)
+
+    # ------------------------------------------------------------------ tenacity adapters
+
+    def tenacity_wait(self, retry_state: tenacity.RetryCallState) -> float:
+        """A tenacity ``wait`` callable implementing :meth:`wait_for`."""
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        return self.wait_for(exc, retry_state.attempt_number)
+
+    def tenacity_stop(self, retry_state: tenacity.RetryCallState) -> bool:
+        """A tenacity ``stop`` callable: attempts exhausted or the waiting budget spent."""
+        if retry_state.attempt_number >= self.max_attempts:
+            return True
+        return retry_state.idle_for + retry_state.upcoming_sleep > self.max_total_wait
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Returns ``None`` when the header is absent or unreadable; never a negative number.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unreadable
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else time.time()
+    return max(when.timestamp() - current, 0.0)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed attempt is worth retrying (ignoring idempotency)."""
+    if isinstance(exc, TalendAPIError):
+        return exc.status in _RETRYABLE_STATUSES
+    return isinstance(exc, TalendConnectionError)
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """Whether a failed attempt may have taken effect on the server.
+
+    A 429 is a refusal, and a connection that could not be opened sent nothing: neither is
+    ambiguous. A 5xx, a 408, a dropped connection or a read timeout after the request was sent is.
+    """
+    if isinstance(exc, TalendAPIError):
+        return exc.status != 429 and exc.status in _RETRYABLE_STATUSES
+    if isinstance(exc, TalendConnectionError):
+        return exc.sent
+    return False
+
+
+def http_date_now() -> str:
+    """The current time as an HTTP date (for tests and ``Retry-After`` round trips)."""
+    return email.utils.format_datetime(datetime.now(UTC), usegmt=True)
