@@ -449,7 +449,7 @@ class Estate:
                 "name": body.name,
                 "description": body.description,
                 "workspaceId": body.workspace_id,
-                "version": str(int(old["version"]) + 1),
+                "version": old["version"],  # a label, not a change counter: a restored task reads back identical
                 "artifact": {"id": body.artifact.id, "name": version["name"], "version": version["version"]},
                 "tags": body.tags,
                 "connections": body.connections,
