@@ -17,7 +17,16 @@ from promoter.__about__ import __version__
 
 #: command name -> "module:attribute" of a click command. Kept sorted by name.
 COMMANDS: dict[str, str] = {
+    "history": "promoter.commands:history",
+    "plan": "promoter.commands:plan",
+    "plugins": "promoter.commands:plugins",
+    "promote": "promoter.commands:promote",
+    "resume": "promoter.commands:resume",
+    "rollback": "promoter.commands:rollback",
     "sandbox": "promoter.sandbox.cli:sandbox",
+    "show": "promoter.commands:show",
+    "unlock": "promoter.commands:unlock",
+    "validate": "promoter.commands:validate",
 }
 
 
@@ -52,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     from promoter.errors import PromoterError
 
     try:
-        cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        # Without standalone mode, click returns (rather than raises) a command's exit code.
+        code = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
@@ -67,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,532 @@
+"""The promotion protocol: the stages in order, their outcomes, rollback, interruption and resume.
+
+One run::
+
+    run_started
+    export -> map -> plan            (--dry-run / `promoter plan` stop here: "planned")
+        no pending change            -> "nothing-to-do" (exit 0)
+    gate                             any refusal -> "blocked" (exit 4), nothing written
+    [lock target] snapshot -> apply -> verify
+        apply or verify fails        -> rollback(snapshot): "rolled-back" (exit 1)
+                                        or "rollback-incomplete" (exit 3)
+        Ctrl-C                       -> "interrupted" (exit 130), resumable
+    report -> run_finished           (always)
+
+Every stage runs through the ``promoter_stage`` hook (so wrappers see all of them) and is recorded
+in the ledger (started / finished / error, with the plugin and duration). The target's lock is
+held from before export to after report (not for dry runs); a heartbeat renews its lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import secrets as _random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from promoter.errors import (
+    ExitCode,
+    PromoterError,
+    RunStateError,
+    StageError,
+)
+from promoter.hooks import STAGE_HOOKS, PromoterHooks
+from promoter.ledger import HOSTNAME, Ledger, LockHeartbeat, RunRecord
+from promoter.pipeline import LoadedPipeline, Secrets
+from promoter.run import (
+    CheckResult,
+    GateDecision,
+    ObjectProgress,
+    ObjectStatus,
+    Plan,
+    RollbackResult,
+    RunContext,
+    RunOptions,
+    RunOutcome,
+    RunStatus,
+    Snapshot,
+    StageOutcome,
+    StageStatus,
+)
+
+T = TypeVar("T")
+
+LOCK_WAIT_ENV = "PROMOTER_LOCK_WAIT"
+LOCK_LEASE_ENV = "PROMOTER_LOCK_LEASE"
+DEFAULT_LOCK_WAIT = 30.0
+DEFAULT_LOCK_LEASE = 120.0
+
+FIRST_RESULT_STAGES = frozenset({"export", "map", "plan", "snapshot", "apply", "rollback"})
+"""Stages done by one plugin (``firstresult``); the others collect every plugin's results."""
+
+
+@dataclass
+class StageCall:
+    """What ``promoter_stage`` receives: the stage's name, and the call that does it."""
+
+    name: str
+    execute: Callable[[], Any]
+
+
+class _Failure(Exception):
+    """Apply or verify failed: roll back (internal to the engine)."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
+
+
+class _Stop(Exception):
+    """The run ends early with this status (internal to the engine)."""
+
+    def __init__(self, status: RunStatus, exit_code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.exit_code = exit_code
+        self.message = message
+
+
+def new_run_id() -> str:
+    """A sortable, readable run id: ``20261129-031500-a1b2c3``."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{_random.token_hex(3)}"
+
+
+def current_user() -> str:
+    """Who runs promoter: ``PROMOTER_USER``, else the login name."""
+    try:
+        return os.environ.get("PROMOTER_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return f"uid-{os.getuid()}"
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C while the ledger records an outcome, so it is never half-recorded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+class Engine:
+    """Runs promotions: new runs, dry runs, resumes and rollbacks, recorded in the ledger."""
+
+    def __init__(
+        self,
+        hooks: PromoterHooks,
+        ledger: Ledger,
+        *,
+        lock_wait: float | None = None,
+        lock_lease: float | None = None,
+        confirm: Callable[[Plan], bool] | None = None,
+        command: str = "promote",
+    ) -> None:
+        self.hooks = hooks
+        self.ledger = ledger
+        self.lock_wait = (
+            float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)) if lock_wait is None else lock_wait
+        )
+        self.lock_lease = (
+            float(os.environ.get(LOCK_LEASE_ENV, DEFAULT_LOCK_LEASE))
+            if lock_lease is None
+            else lock_lease
+        )
+        self.confirm = confirm
+        self.command = command
+        self._stages: list[StageOutcome] = []
+        self._heartbeat: LockHeartbeat | None = None
+
+    # --- entry points -----------------------------------------------------------------------
+
+    def context(
+        self,
+        loaded: LoadedPipeline,
+        *,
+        target: str | None,
+        options: RunOptions,
+        run_id: str | None = None,
+        user: str | None = None,
+    ) -> RunContext:
+        """Build the run context for ``target`` (an environment name; default: the first)."""
+        pipeline = loaded.pipeline
+        try:
+            target_config = pipeline.select_target(target)
+        except KeyError:
+            names = ", ".join(t.environment for t in pipeline.targets)
+            raise RunStateError(
+                f"pipeline {loaded.display} has no target {target!r}",
+                hint=f"use --target with one of: {names}",
+            ) from None
+        run = RunContext(
+            run_id=run_id or new_run_id(),
+            loaded=loaded,
+            target_config=target_config,
+            source=pipeline.source_ref(),
+            target=pipeline.target_ref(target_config),
+            options=options,
+            secrets=Secrets(loaded.base_dir),
+            user=user or current_user(),
+        )
+        run._sink = self._on_progress
+        return run
+
+    def promote(self, run: RunContext) -> RunOutcome:
+        """Run a new promotion (or, with ``run.options.dry_run``, stop after the plan)."""
+        required = ["promoter_export", "promoter_map", "promoter_plan"]
+        if not run.dry_run:
+            required += ["promoter_snapshot", "promoter_apply", "promoter_rollback"]
+        self.hooks.require(*required)
+        if not run.dry_run:
+            self._lock(run)
+        try:
+            self.ledger.create_run(self._record(run))
+        except BaseException:
+            self._unlock(run)
+            raise
+        return self._execute(run, resume=False)
+
+    def resume(self, run: RunContext, record: RunRecord) -> RunOutcome:
+        """Continue an interrupted run: its plan and snapshot, skipping objects already applied."""
+        if record.status is not RunStatus.INTERRUPTED:
+            raise RunStateError(
+                f"run {record.id} is {record.status.value}; only an interrupted run can be resumed",
+                hint="`promoter show RUN` shows its state",
+            )
+        if record.dry_run:
+            raise RunStateError(f"run {record.id} was a dry run; start a new one instead")
+        self.hooks.require("promoter_apply", "promoter_rollback")
+        self._lock(run)
+        run.resumed = True
+        run.completed = {
+            (e.stage, e.kind, e.key)
+            for e in self.ledger.progress(run.run_id)
+            if e.status is ObjectStatus.DONE
+        }
+        self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="resumed")
+        return self._execute(run, resume=True)
+
+    def rollback(self, run: RunContext, record: RunRecord, reason: str | None) -> RunOutcome:
+        """Restore the target to the snapshot of a finished or interrupted run."""
+        allowed = {RunStatus.PROMOTED, RunStatus.INTERRUPTED, RunStatus.ROLLBACK_INCOMPLETE}
+        if record.status not in allowed:
+            raise RunStateError(
+                f"run {record.id} is {record.status.value}; only a promoted, interrupted or "
+                "incompletely rolled back run can be rolled back",
+            )
+        self.hooks.require("promoter_rollback")
+        self._lock(run)
+        self._stages = []
+        self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="rollback requested")
+        why = reason or f"rollback of run {run.run_id} requested by {run.user}"
+        status, code, message = RunStatus.ROLLED_BACK, ExitCode.OK, ""
+        rollback: RollbackResult | None = None
+        try:
+            self.hooks.run_started(run=run)
+            snapshot = self._load(run, "snapshot", Snapshot)
+            if snapshot is None:
+                message = "nothing to roll back: the run stopped before it wrote anything"
+            else:
+                rollback, status, code, message = self._roll_back(run, snapshot, why, ExitCode.OK)
+        except KeyboardInterrupt:
+            status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
+            message = f"interrupted during rollback; run `promoter rollback {run.run_id}` again"
+        return self._finish(run, status, code, message, rollback=rollback)
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def _execute(self, run: RunContext, *, resume: bool) -> RunOutcome:
+        self._stages = []
+        plan: Plan | None = None
+        gates: list[GateDecision] = []
+        checks: list[CheckResult] = []
+        rollback: RollbackResult | None = None
+        status, code, message = RunStatus.PROMOTED, ExitCode.OK, ""
+        try:
+            self.hooks.run_started(run=run)
+            snapshot = self._load(run, "snapshot", Snapshot) if resume else None
+            plan = self._load(run, "plan", Plan) if resume else None
+            if snapshot is None or plan is None:
+                # A fresh run, or a resumed one that stopped before writing anything.
+                plan, gates = self._prepare(run)
+                snapshot = self._stage(run, "snapshot", lambda: self.hooks.snapshot(run=run, plan=plan))
+                self._save(run, "snapshot", snapshot)
+            try:
+                self._stage(
+                    run, "apply", lambda: self.hooks.apply(run=run, plan=plan, snapshot=snapshot)
+                )
+                checks = self._stage(run, "verify", lambda: self.hooks.verify(run=run, plan=plan))
+                self._save_list(run, "checks", checks)
+                failed = [c for c in checks if not c.passed]
+                if failed:
+                    raise _Failure(
+                        "verify",
+                        "verification failed: "
+                        + "; ".join(f"{c.name}: {c.message or 'failed'}" for c in failed),
+                    )
+                message = f"promoted to {run.target}"
+            except (StageError, _Failure) as failure:
+                reason = failure.reason
+                rollback, status, code, message = self._roll_back(
+                    run, snapshot, reason, ExitCode.FAILED_ROLLED_BACK
+                )
+                message = f"{reason}; {message}"
+        except _Stop as stop:
+            status, code, message = stop.status, stop.exit_code, stop.message
+        except StageError as error:
+            # export, map, plan, gate or snapshot failed: nothing was written.
+            status, code, message = RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, str(error)
+        except KeyboardInterrupt:
+            status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
+            message = (
+                f"interrupted; `promoter resume {run.run_id}` continues it, "
+                f"`promoter rollback {run.run_id}` undoes it"
+            )
+        return self._finish(
+            run, status, code, message, plan=plan, gates=gates, checks=checks, rollback=rollback
+        )
+
+    def _prepare(self, run: RunContext) -> tuple[Plan, list[GateDecision]]:
+        """export -> map -> plan -> gate; raises :class:`_Stop` when the run ends there."""
+        bundle = self._stage(run, "export", lambda: self.hooks.export(run=run))
+        self._save(run, "export", bundle)
+        mapping = self._stage(run, "map", lambda: self.hooks.map(run=run, bundle=bundle))
+        self._save(run, "mapping", mapping)
+        if mapping.problems:
+            lines = [
+                f"{p.object}: {p.message}" if p.object else p.message for p in mapping.problems
+            ]
+            raise _Stop(
+                RunStatus.FAILED,
+                ExitCode.INVALID_INPUT,
+                f"{len(lines)} mapping problem(s), nothing written:\n  " + "\n  ".join(lines),
+            )
+        plan = self._stage(run, "plan", lambda: self.hooks.plan(run=run, mapping=mapping))
+        self._save(run, "plan", plan)
+        summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
+        if run.dry_run:
+            raise _Stop(RunStatus.PLANNED, ExitCode.OK, f"planned ({summary or 'no objects'})")
+        if not plan.has_changes:
+            raise _Stop(RunStatus.NOTHING_TO_DO, ExitCode.OK, "nothing to do: the target is up to date")
+        gates = self._stage(run, "gate", lambda: self.hooks.gate(run=run, plan=plan))
+        self._save_list(run, "gates", gates)
+        refused = [g for g in gates if not g.allowed]
+        if refused:
+            raise _Stop(
+                RunStatus.BLOCKED,
+                ExitCode.BLOCKED,
+                "blocked: " + "; ".join(
+                    f"{g.gate}: {g.reason}" + (f" ({g.hint})" if g.hint else "") for g in refused
+                ),
+            )
+        if self.confirm is not None and not run.options.yes and not self.confirm(plan):
+            raise _Stop(RunStatus.BLOCKED, ExitCode.BLOCKED, "not confirmed; nothing written")
+        if self._heartbeat is not None and self._heartbeat.lost:
+            raise _Stop(
+                RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK,
+                "lost the target's lock (forced unlock?); nothing written",
+            )
+        return plan, gates
+
+    def _roll_back(
+        self, run: RunContext, snapshot: Snapshot, reason: str, clean_code: ExitCode
+    ) -> tuple[RollbackResult | None, RunStatus, ExitCode, str]:
+        try:
+            result = self._stage(
+                run, "rollback",
+                lambda: self.hooks.rollback(run=run, snapshot=snapshot, reason=reason),
+            )
+        except StageError as error:
+            return None, RunStatus.ROLLBACK_INCOMPLETE, ExitCode.ROLLBACK_INCOMPLETE, (
+                f"ROLLBACK INCOMPLETE: {error}; the target may be half-promoted: inspect it, then "
+                f"`promoter rollback {run.run_id}` again"
+            )
+        self._save(run, "rollback", result)
+        if result.complete:
+            return result, RunStatus.ROLLED_BACK, clean_code, "rolled back to the snapshot"
+        detail = "; ".join(result.differences) or result.message or "the target differs"
+        return result, RunStatus.ROLLBACK_INCOMPLETE, ExitCode.ROLLBACK_INCOMPLETE, (
+            f"ROLLBACK INCOMPLETE: {detail}; inspect the target, then "
+            f"`promoter rollback {run.run_id}` again"
+        )
+
+    def _finish(
+        self,
+        run: RunContext,
+        status: RunStatus,
+        code: ExitCode,
+        message: str,
+        *,
+        plan: Plan | None = None,
+        gates: list[GateDecision] | None = None,
+        checks: list[CheckResult] | None = None,
+        rollback: RollbackResult | None = None,
+    ) -> RunOutcome:
+        message = run.secrets.redact(message)
+        outcome = RunOutcome(
+            run_id=run.run_id,
+            status=status,
+            exit_code=int(code),
+            message=message,
+            stages=list(self._stages),
+            plan_summary=plan.summary() if plan is not None else None,
+            gates=gates or [],
+            checks=checks or [],
+            rollback=rollback,
+        )
+        try:
+            with deferred_interrupts():
+                self.ledger.set_status(run.run_id, status, exit_code=int(code), message=message)
+                self._save(run, "outcome", outcome)
+            with contextlib.suppress(StageError, KeyboardInterrupt):
+                self._stage(run, "report", lambda: self.hooks.report(run=run, outcome=outcome))
+            outcome.stages = list(self._stages)
+            self._save(run, "outcome", outcome)
+            with contextlib.suppress(Exception):
+                self.hooks.run_finished(run=run, outcome=outcome)
+        finally:
+            self._unlock(run)
+        return outcome
+
+    # --- one stage --------------------------------------------------------------------------
+
+    def _stage(self, run: RunContext, name: str, fn: Callable[[], T]) -> T:
+        hook = STAGE_HOOKS[name]
+        implementers = self.hooks.implementers(hook)
+        plugin = (
+            implementers[0] if name in FIRST_RESULT_STAGES and implementers
+            else ", ".join(implementers) or None
+        )
+        started = StageOutcome(stage=name, status=StageStatus.OK, plugin=plugin)
+        self.ledger.add_stage_event(run.run_id, "started", started)
+        clock = time.monotonic()
+
+        def record(status: StageStatus, messages: list[str], who: str | None) -> StageOutcome:
+            outcome = StageOutcome(
+                stage=name,
+                status=status,
+                duration=round(time.monotonic() - clock, 4),
+                plugin=who,
+                messages=[run.secrets.redact(m) for m in messages],
+                started_at=started.started_at,
+            )
+            self._stages.append(outcome)
+            self.ledger.add_stage_event(
+                run.run_id, "error" if status is StageStatus.FAILED else "finished", outcome
+            )
+            return outcome
+
+        try:
+            self.hooks.before_stage(run=run, stage=name)
+            result: T = self.hooks.stage(run=run, stage=StageCall(name=name, execute=fn))
+        except StageError as error:
+            outcome = record(StageStatus.FAILED, [str(error)], error.plugin or plugin)
+            with contextlib.suppress(Exception):
+                self.hooks.on_stage_error(run=run, stage=name, error=error)
+                self.hooks.after_stage(run=run, stage=name, outcome=outcome)
+            raise
+        except KeyboardInterrupt:
+            record(StageStatus.INTERRUPTED, ["interrupted"], plugin)
+            raise
+        except PromoterError as error:
+            # A stage raised one of promoter's own errors (e.g. an unresolvable secret).
+            stage_error = StageError(name, plugin, str(error))
+            outcome = record(StageStatus.FAILED, [str(stage_error)], plugin)
+            with contextlib.suppress(Exception):
+                self.hooks.on_stage_error(run=run, stage=name, error=stage_error)
+                self.hooks.after_stage(run=run, stage=name, outcome=outcome)
+            raise stage_error from error
+        outcome = record(StageStatus.OK, [], plugin)
+        self.hooks.after_stage(run=run, stage=name, outcome=outcome)
+        return result
+
+    # --- ledger helpers ---------------------------------------------------------------------
+
+    def _on_progress(self, run: RunContext, event: ObjectProgress) -> None:
+        self.ledger.add_progress(run.run_id, event)
+        self.hooks.progress(run=run, event=event)
+
+    def _save(self, run: RunContext, kind: str, model: BaseModel) -> None:
+        self.ledger.save_document(run.run_id, kind, run.secrets.redact(model.model_dump_json()))
+
+    def _save_list(self, run: RunContext, kind: str, models: list[Any]) -> None:
+        import json
+
+        body = json.dumps([m.model_dump(mode="json") for m in models])
+        self.ledger.save_document(run.run_id, kind, run.secrets.redact(body))
+
+    def _load(self, run: RunContext, kind: str, model: type[T]) -> T | None:
+        body = self.ledger.document(run.run_id, kind)
+        if body is None:
+            return None
+        assert issubclass(model, BaseModel)
+        return model.model_validate_json(body)
+
+    def _record(self, run: RunContext) -> RunRecord:
+        return RunRecord(
+            id=run.run_id,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            user=run.user,
+            host=HOSTNAME,
+            pid=os.getpid(),
+            command=self.command,
+            pipeline_name=run.pipeline.name,
+            pipeline_file=str(run.pipeline_path),
+            pipeline_sha256=run.loaded.sha256,
+            source=run.source.key,
+            target=run.target.key,
+            reason=run.reason,
+            dry_run=run.dry_run,
+            versions={a.name: a.version for a in run.pipeline.artifacts},
+            variables=dict(run.options.variables),
+            options={
+                "target": run.target.environment,
+                "plugins": list(run.loaded.plugins),
+                "cli_plugins": list(run.options.plugins),
+                **{k: _jsonable(v) for k, v in run.options.extra.items()},
+            },
+        )
+
+    def _lock(self, run: RunContext) -> None:
+        self.ledger.acquire_lock(
+            run.target.key,
+            run_id=run.run_id,
+            owner=run.user,
+            lease=self.lock_lease,
+            wait=self.lock_wait,
+        )
+        self._heartbeat = LockHeartbeat(
+            self.ledger, run.target.key, run.run_id, self.lock_lease
+        ).start()
+
+    def _unlock(self, run: RunContext) -> None:
+        if self._heartbeat is None:
+            return
+        self._heartbeat.stop()
+        self._heartbeat = None
+        self.ledger.release_lock(run.target.key, run_id=run.run_id)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+

@@ -1,0 +1,676 @@
+"""The run ledger: every run, its stage events, plan, snapshot, progress and outcome; target locks.
+
+:class:`Ledger` is the storage interface; :class:`SQLiteLedger` is the embedded default
+(``.promoter/ledger.db``, or ``PROMOTER_LEDGER=path`` / ``sqlite:///path``). A shared backend
+(PostgreSQL) implements the same interface.
+
+History is append-only: a run's status is the latest row of its status history, and SQLite
+triggers refuse to update or delete history rows. Only the lock table is mutable.
+
+A run is *alive* while its process holds the target's lock (a lease renewed by a heartbeat) or,
+for runs without a lock (dry runs), while its process exists. A run still marked ``running`` that
+is not alive died (SIGKILL, power loss) and is reported as ``interrupted``: ``promoter resume`` or
+``promoter rollback`` it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from promoter.errors import LedgerError, LockHeld, RunNotFound
+from promoter.run import ObjectProgress, RunStatus, StageOutcome
+
+LEDGER_ENV = "PROMOTER_LEDGER"
+"""Environment variable: the ledger's location (a path, or ``sqlite:///path``)."""
+
+DEFAULT_LEDGER = Path(".promoter") / "ledger.db"
+
+HOSTNAME = socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (killed, not yet reaped by its parent) is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+class RunRecord(BaseModel):
+    """One run as the ledger knows it (``status`` is the effective one: dead runs are interrupted)."""
+
+    id: str
+    created_at: str
+    user: str
+    host: str
+    pid: int
+    command: str
+    pipeline_name: str
+    pipeline_file: str
+    pipeline_sha256: str
+    source: str
+    target: str
+    reason: str | None = None
+    dry_run: bool = False
+    versions: dict[str, str] = Field(default_factory=dict)
+    variables: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    status: RunStatus = RunStatus.RUNNING
+    exit_code: int | None = None
+    message: str = ""
+    updated_at: str = ""
+
+
+class LockInfo(BaseModel):
+    """Who holds a target's lock, and until when."""
+
+    target: str
+    run_id: str
+    owner: str
+    host: str
+    pid: int
+    acquired_at: str
+    expires_at: float
+
+    @property
+    def expired(self) -> bool:
+        """Whether the lease ran out."""
+        return self.expires_at <= time.time()
+
+    @property
+    def holder_alive(self) -> bool:
+        """Whether the holder still runs: lease valid and, on this host, its process exists."""
+        if self.expired:
+            return False
+        return self.host != HOSTNAME or pid_alive(self.pid)
+
+    def describe(self) -> str:
+        """``run X by alice@host (pid 42), lease expires in 12s``."""
+        left = self.expires_at - time.time()
+        lease = f"lease expires in {left:.0f}s" if left > 0 else f"lease expired {-left:.0f}s ago"
+        return f"run {self.run_id} by {self.owner}@{self.host} (pid {self.pid}), {lease}"
+
+
+class Ledger(ABC):
+    """Storage interface of the run ledger."""
+
+    # runs
+    @abstractmethod
+    def create_run(self, record: RunRecord) -> None:
+        """Record a new run (status ``running``)."""
+
+    @abstractmethod
+    def set_status(
+        self, run_id: str, status: RunStatus, *, exit_code: int | None = None, message: str = ""
+    ) -> None:
+        """Append a status change (the process calling it becomes the run's owner)."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or unique id prefix; raises :class:`RunNotFound`."""
+
+    @abstractmethod
+    def list_runs(self, *, limit: int = 50, target: str | None = None) -> list[RunRecord]:
+        """The latest runs, newest first."""
+
+    # what happened in a run
+    @abstractmethod
+    def add_stage_event(self, run_id: str, event: str, outcome: StageOutcome) -> None:
+        """Record a stage event (``started``, ``finished``, ``error``)."""
+
+    @abstractmethod
+    def stage_events(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's stage events, oldest first."""
+
+    @abstractmethod
+    def save_document(self, run_id: str, kind: str, body: str) -> None:
+        """Store a JSON document of a run (``plan``, ``snapshot``, ``gates``, ``outcome``...)."""
+
+    @abstractmethod
+    def document(self, run_id: str, kind: str) -> str | None:
+        """The latest document of that kind, or ``None``."""
+
+    @abstractmethod
+    def add_progress(self, run_id: str, event: ObjectProgress) -> None:
+        """Record per-object progress."""
+
+    @abstractmethod
+    def progress(self, run_id: str) -> list[ObjectProgress]:
+        """A run's per-object progress, oldest first."""
+
+    # locks
+    @abstractmethod
+    def acquire_lock(
+        self, target: str, *, run_id: str, owner: str, lease: float, wait: float
+    ) -> LockInfo:
+        """Take the target's lock, waiting up to ``wait`` seconds; raises :class:`LockHeld`."""
+
+    @abstractmethod
+    def renew_lock(self, target: str, *, run_id: str, lease: float) -> bool:
+        """Extend the lease; ``False`` when the run no longer holds the lock."""
+
+    @abstractmethod
+    def release_lock(self, target: str, *, run_id: str) -> None:
+        """Release the lock if ``run_id`` holds it."""
+
+    @abstractmethod
+    def force_unlock(self, target: str, *, by: str, reason: str | None) -> LockInfo | None:
+        """Remove the lock whoever holds it (recorded); returns the previous holder."""
+
+    @abstractmethod
+    def get_lock(self, target: str) -> LockInfo | None:
+        """The current lock of a target, or ``None``."""
+
+    @abstractmethod
+    def locks(self) -> list[LockInfo]:
+        """Every current lock."""
+
+    @abstractmethod
+    def lock_events(self, target: str | None = None) -> list[dict[str, Any]]:
+        """The lock history (acquired, released, taken-over, forced), oldest first."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the storage."""
+
+
+_HISTORY_TABLES = ("runs", "run_status", "stage_events", "documents", "progress", "lock_events")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    pipeline_file TEXT NOT NULL,
+    pipeline_sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT,
+    dry_run INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    variables TEXT NOT NULL,
+    options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_status (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    message TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_status_run ON run_status(run_id, seq);
+CREATE TABLE IF NOT EXISTS stage_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    event TEXT NOT NULL,
+    status TEXT NOT NULL,
+    plugin TEXT,
+    duration REAL NOT NULL,
+    messages TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_run ON documents(run_id, kind, seq);
+CREATE TABLE IF NOT EXISTS progress (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS locks (
+    target TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lock_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    run_id TEXT,
+    owner TEXT,
+    host TEXT,
+    pid INTEGER,
+    detail TEXT
+);
+""" + "".join(
+    f"""
+CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, 'the ledger history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, 'the ledger history is append-only'); END;
+"""
+    for table in _HISTORY_TABLES
+)
+
+
+def ledger_path(location: str | None = None, *, cwd: Path | None = None) -> Path:
+    """The SQLite file for ``location`` (default: ``PROMOTER_LEDGER``, then ``.promoter/ledger.db``)."""
+    location = location or os.environ.get(LEDGER_ENV) or None
+    base = cwd or Path.cwd()
+    if location is None:
+        return base / DEFAULT_LEDGER
+    if "://" in location:
+        scheme, _, rest = location.partition("://")
+        if scheme != "sqlite" or not rest.startswith("/"):
+            raise LedgerError(
+                f"unsupported ledger location {location!r}",
+                hint="use a file path or sqlite:///path (relative) or sqlite:////abs/path",
+            )
+        location = rest[1:]
+    path = Path(location).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def open_ledger(location: str | None = None, *, cwd: Path | None = None) -> SQLiteLedger:
+    """Open (creating if needed) the ledger at ``location`` (see :func:`ledger_path`)."""
+    return SQLiteLedger(ledger_path(location, cwd=cwd))
+
+
+class SQLiteLedger(Ledger):
+    """The embedded ledger: one SQLite file, safe for several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(
+                f"cannot open the ledger {path}: {exc}",
+                hint=f"check the path, or set {LEDGER_ENV} to a writable location",
+            ) from exc
+        self._mutex = threading.RLock()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._mutex:
+            self._db.close()
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._mutex:
+            self._db.execute(sql, params)
+
+    def _now(self) -> str:
+        return _iso(time.time())
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def create_run(self, record: RunRecord) -> None:
+        """Record a new run and its first status."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        record.id, record.created_at, record.user, record.host, record.pid,
+                        record.command, record.pipeline_name, record.pipeline_file,
+                        record.pipeline_sha256, record.source, record.target, record.reason,
+                        int(record.dry_run), json.dumps(record.versions),
+                        json.dumps(record.variables), json.dumps(record.options),
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO run_status (run_id, at, status, exit_code, message, host, pid)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (record.id, record.created_at, record.status.value, record.exit_code,
+                     record.message, HOSTNAME, os.getpid()),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def set_status(
+        self, run_id: str, status: RunStatus, *, exit_code: int | None = None, message: str = ""
+    ) -> None:
+        """Append a status change."""
+        self._write(
+            "INSERT INTO run_status (run_id, at, status, exit_code, message, host, pid)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (run_id, self._now(), status.value, exit_code, message, HOSTNAME, os.getpid()),
+        )
+
+    def _resolve_id(self, run_id: str) -> str:
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3",
+                (run_id, run_id.replace("%", "").replace("_", "\\_") + "%"),
+            ).fetchall()
+        ids = [str(r["id"]) for r in rows]
+        if run_id in ids:
+            return run_id
+        if not ids:
+            raise RunNotFound(
+                f"no run {run_id!r} in the ledger {self.path}",
+                hint="`promoter history` lists the runs",
+            )
+        if len(ids) > 1:
+            raise RunNotFound(f"run id prefix {run_id!r} is ambiguous ({', '.join(ids)}, ...)")
+        return str(ids[0])
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or unique prefix, with its effective status."""
+        resolved = self._resolve_id(run_id)
+        records = self._records("WHERE r.id = ?", (resolved,), 1)
+        return records[0]
+
+    def list_runs(self, *, limit: int = 50, target: str | None = None) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        if target is None:
+            return self._records("", (), limit)
+        return self._records("WHERE r.target = ?", (target,), limit)
+
+    def _records(self, where: str, params: tuple[Any, ...], limit: int) -> list[RunRecord]:
+        sql = f"""
+            SELECT r.*, s.status, s.exit_code, s.message, s.at AS updated_at,
+                   s.host AS status_host, s.pid AS status_pid
+            FROM runs r
+            JOIN run_status s ON s.seq = (
+                SELECT MAX(seq) FROM run_status WHERE run_id = r.id)
+            {where}
+            ORDER BY r.created_at DESC, r.id DESC LIMIT ?"""
+        with self._mutex:
+            rows = self._db.execute(sql, (*params, limit)).fetchall()
+            locks = {lock.run_id: lock for lock in self._locks()}
+        records = []
+        for row in rows:
+            status = RunStatus(row["status"])
+            message = row["message"]
+            if status is RunStatus.RUNNING and not self._alive(row, locks.get(row["id"])):
+                status = RunStatus.INTERRUPTED
+                message = "the run's process is gone (killed or crashed); resume or roll it back"
+            records.append(
+                RunRecord(
+                    id=row["id"], created_at=row["created_at"], user=row["user"],
+                    host=row["host"], pid=row["pid"], command=row["command"],
+                    pipeline_name=row["pipeline_name"], pipeline_file=row["pipeline_file"],
+                    pipeline_sha256=row["pipeline_sha256"], source=row["source"],
+                    target=row["target"], reason=row["reason"], dry_run=bool(row["dry_run"]),
+                    versions=json.loads(row["versions"]),
+                    variables=json.loads(row["variables"]), options=json.loads(row["options"]),
+                    status=status, exit_code=row["exit_code"], message=message,
+                    updated_at=row["updated_at"],
+                )
+            )
+        return records
+
+    @staticmethod
+    def _alive(row: sqlite3.Row, lock: LockInfo | None) -> bool:
+        if lock is not None:
+            return lock.holder_alive
+        if row["status_host"] == HOSTNAME:
+            return pid_alive(int(row["status_pid"]))
+        return False  # a running run on another host holds a lock; without one it is gone
+
+    # --- stage events, documents, progress --------------------------------------------------
+
+    def add_stage_event(self, run_id: str, event: str, outcome: StageOutcome) -> None:
+        """Record a stage event."""
+        self._write(
+            "INSERT INTO stage_events (run_id, at, stage, event, status, plugin, duration, messages)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (run_id, self._now(), outcome.stage, event, outcome.status.value, outcome.plugin,
+             outcome.duration, json.dumps(outcome.messages)),
+        )
+
+    def stage_events(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's stage events, oldest first."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT at, stage, event, status, plugin, duration, messages FROM stage_events"
+                " WHERE run_id = ? ORDER BY seq",
+                (run_id,),
+            ).fetchall()
+        return [{**dict(row), "messages": json.loads(row["messages"])} for row in rows]
+
+    def save_document(self, run_id: str, kind: str, body: str) -> None:
+        """Store a JSON document (append-only: a newer one of the same kind supersedes it)."""
+        self._write(
+            "INSERT INTO documents (run_id, at, kind, body) VALUES (?,?,?,?)",
+            (run_id, self._now(), kind, body),
+        )
+
+    def document(self, run_id: str, kind: str) -> str | None:
+        """The latest document of that kind."""
+        with self._mutex:
+            row = self._db.execute(
+                "SELECT body FROM documents WHERE run_id = ? AND kind = ? ORDER BY seq DESC LIMIT 1",
+                (run_id, kind),
+            ).fetchone()
+        return None if row is None else str(row["body"])
+
+    def add_progress(self, run_id: str, event: ObjectProgress) -> None:
+        """Record per-object progress."""
+        self._write(
+            "INSERT INTO progress (run_id, at, stage, kind, key, status, message)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (run_id, event.at.isoformat(), event.stage, event.kind, event.key,
+             event.status.value, event.message),
+        )
+
+    def progress(self, run_id: str) -> list[ObjectProgress]:
+        """A run's per-object progress, oldest first."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT at, stage, kind, key, status, message FROM progress WHERE run_id = ?"
+                " ORDER BY seq",
+                (run_id,),
+            ).fetchall()
+        return [ObjectProgress.model_validate(dict(row)) for row in rows]
+
+    # --- locks ------------------------------------------------------------------------------
+
+    def _lock_event(self, target: str, event: str, lock: LockInfo | None, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO lock_events (at, target, event, run_id, owner, host, pid, detail)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (self._now(), target, event, lock.run_id if lock else None,
+             lock.owner if lock else None, lock.host if lock else None,
+             lock.pid if lock else None, detail),
+        )
+
+    def _locks(self, target: str | None = None) -> list[LockInfo]:
+        if target is None:
+            rows = self._db.execute("SELECT * FROM locks ORDER BY target").fetchall()
+        else:
+            rows = self._db.execute("SELECT * FROM locks WHERE target = ?", (target,)).fetchall()
+        return [LockInfo.model_validate(dict(row)) for row in rows]
+
+    def acquire_lock(
+        self, target: str, *, run_id: str, owner: str, lease: float, wait: float
+    ) -> LockInfo:
+        """Take the lock; an expired lease, or a dead holder on this host, is taken over."""
+        deadline = time.monotonic() + wait
+        delay = 0.05
+        while True:
+            with self._mutex:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    current = next(iter(self._locks(target)), None)
+                    if current is None or current.run_id == run_id or not current.holder_alive:
+                        lock = LockInfo(
+                            target=target, run_id=run_id, owner=owner, host=HOSTNAME,
+                            pid=os.getpid(), acquired_at=self._now(),
+                            expires_at=time.time() + lease,
+                        )
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?,?,?)",
+                            (target, run_id, owner, HOSTNAME, os.getpid(), lock.acquired_at,
+                             lock.expires_at),
+                        )
+                        if current is not None and current.run_id != run_id:
+                            self._lock_event(target, "taken-over", current,
+                                             f"stale lock taken over by run {run_id}")
+                        self._lock_event(target, "acquired", lock, "")
+                        self._db.execute("COMMIT")
+                        return lock
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LockHeld(
+                    target,
+                    current.describe(),
+                    hint=(
+                        "wait for it to finish (--lock-wait SECONDS), or, if that run is dead, "
+                        f"`promoter unlock {target}`"
+                    ),
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 1.0)
+
+    def renew_lock(self, target: str, *, run_id: str, lease: float) -> bool:
+        """Extend the lease of a lock ``run_id`` holds."""
+        with self._mutex:
+            cursor = self._db.execute(
+                "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ?",
+                (time.time() + lease, target, run_id),
+            )
+            return cursor.rowcount == 1
+
+    def release_lock(self, target: str, *, run_id: str) -> None:
+        """Release the lock if ``run_id`` holds it."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                current = next(iter(self._locks(target)), None)
+                if current is not None and current.run_id == run_id:
+                    self._db.execute("DELETE FROM locks WHERE target = ?", (target,))
+                    self._lock_event(target, "released", current, "")
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def force_unlock(self, target: str, *, by: str, reason: str | None) -> LockInfo | None:
+        """Remove the lock whoever holds it, and record who did it."""
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                current = next(iter(self._locks(target)), None)
+                if current is not None:
+                    self._db.execute("DELETE FROM locks WHERE target = ?", (target,))
+                    self._lock_event(
+                        target, "forced", current,
+                        f"unlocked by {by}@{HOSTNAME}" + (f": {reason}" if reason else ""),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return current
+
+    def get_lock(self, target: str) -> LockInfo | None:
+        """The current lock of a target."""
+        with self._mutex:
+            return next(iter(self._locks(target)), None)
+
+    def locks(self) -> list[LockInfo]:
+        """Every current lock."""
+        with self._mutex:
+            return self._locks()
+
+    def lock_events(self, target: str | None = None) -> list[dict[str, Any]]:
+        """The lock history, oldest first."""
+        with self._mutex:
+            if target is None:
+                rows = self._db.execute("SELECT * FROM lock_events ORDER BY seq").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM lock_events WHERE target = ? ORDER BY seq", (target,)
+                ).fetchall()
+        return [dict(row) for row in rows]
+
+
+class LockHeartbeat:
+    """Renews a lock's lease in a background thread while a run works."""
+
+    def __init__(self, ledger: Ledger, target: str, run_id: str, lease: float) -> None:
+        self._ledger = ledger
+        self._target = target
+        self._run_id = run_id
+        self._lease = lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lock-heartbeat-{run_id}", daemon=True)
+        self.lost = False
+
+    def _beat(self) -> None:
+        interval = max(self._lease / 3, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                if not self._ledger.renew_lock(self._target, run_id=self._run_id, lease=self._lease):
+                    self.lost = True
+                    return
+            except sqlite3.Error:
+                continue  # busy: try again next beat; the lease covers a few misses
+
+    def start(self) -> LockHeartbeat:
+        """Start renewing."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop renewing (the lock itself is released separately)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
