@@ -231,7 +231,8 @@ class Estate:
             id=artifact["id"],
             name=artifact["name"],
             type=artifact["type"],
-            versions=[v["version"] for v in reversed(versions)],
+            # Newest first by publication date (a promoted version keeps its source's date).
+            versions=[v["version"] for v in sorted(versions, key=lambda v: v["createDate"], reverse=True)],
             workspace=self.workspace_info(artifact["workspaceId"]),
         )
 
