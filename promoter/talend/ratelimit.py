@@ -4,9 +4,10 @@ Talend Cloud counts requests per source IP and per minute, separately for orches
 processing and monitoring (1800, 1800 and 600). The client paces itself under those budgets
 instead of bouncing off 429s.
 
-Each bucket holds at most ``burst`` tokens and refills at ``(per_minute - burst) / 60`` tokens a
-second, so that in *any* 60-second window at most ``per_minute`` requests leave: the limiter stays
-under the budget whatever window the server counts in (fixed, sliding, or a bucket of its own).
+Each bucket holds at most ``burst`` tokens (by default a sixtieth of the budget: one second's worth
+of a per-minute budget) and refills at ``(budget - burst) / period`` tokens a second, so that in
+*any* window of ``period`` seconds at most ``budget`` requests leave: the limiter stays under the
+budget whatever window the server counts in (fixed, sliding, or a bucket of its own).
 Callers reserve a token and sleep outside the lock, so waiting threads are served in order and
 the bucket is never over-drawn. A 429 with ``Retry-After`` pauses the whole family, so that other
 threads stop too instead of each discovering the limit on its own.
@@ -33,19 +34,21 @@ def family_of(path: str) -> str:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Per-minute request budgets of each API family; ``None`` means not limited.
+    """Request budgets of each API family per ``period`` seconds; ``None`` means not limited.
 
-    The defaults are Talend Cloud's documented budgets. ``/security`` (token requests) is not
-    counted by Talend and is not limited.
+    The defaults are Talend Cloud's documented per-minute budgets. ``/security`` (token requests)
+    is not counted by Talend and is not limited. ``period`` exists so that tests can scale time
+    down (a budget per second behaves as the same budget per minute, 60 times faster).
     """
 
     orchestration: float | None = 1800
     processing: float | None = 1800
     monitoring: float | None = 600
     security: float | None = None
+    period: float = 60.0
 
     def for_family(self, family: str) -> float | None:
-        """The per-minute budget of ``family`` (``None`` for unlimited or unknown families)."""
+        """The budget of ``family`` per period (``None`` for unlimited or unknown families)."""
         value: float | None = getattr(self, family, None) if family in FAMILIES else None
         return value
 
@@ -56,25 +59,27 @@ class RateLimits:
 
 
 class TokenBucket:
-    """A thread-safe token bucket admitting at most ``per_minute`` requests in any 60 seconds."""
+    """A thread-safe token bucket admitting at most ``budget`` requests in any ``period`` seconds."""
 
     def __init__(
         self,
-        per_minute: float,
+        budget: float,
         *,
+        period: float = 60.0,
         burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if per_minute <= 0:
-            raise ValueError(f"per_minute must be positive, not {per_minute}")
-        self.per_minute = float(per_minute)
-        # One second's worth of burst by default; never more than half the budget.
-        default_burst = max(1.0, min(self.per_minute / 60.0, self.per_minute / 2.0))
+        if budget <= 0 or period <= 0:
+            raise ValueError(f"budget and period must be positive, not {budget} per {period}s")
+        self.budget = float(budget)
+        self.period = float(period)
+        # A sixtieth of the budget by default (a second's worth per minute); at most half of it.
+        default_burst = max(1.0, min(self.budget / 60.0, self.budget / 2.0))
         self.burst = float(burst) if burst is not None else default_burst
-        if not 1 <= self.burst <= self.per_minute:
-            raise ValueError(f"burst must be between 1 and per_minute, not {self.burst}")
-        self.rate = (self.per_minute - self.burst) / 60.0 or self.per_minute / 60.0
+        if not 1 <= self.burst <= self.budget:
+            raise ValueError(f"burst must be between 1 and the budget, not {self.burst}")
+        self.rate = (self.budget - self.burst) / self.period or self.budget / self.period
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -105,7 +110,7 @@ class TokenBucket:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def __repr__(self) -> str:
-        return f"<TokenBucket {self.per_minute:g}/min burst={self.burst:g}>"
+        return f"<TokenBucket {self.budget:g}/{self.period:g}s burst={self.burst:g}>"
 
 
 class RateLimiter:
@@ -123,7 +128,9 @@ class RateLimiter:
         for family in FAMILIES:
             budget = self.limits.for_family(family)
             if budget is not None:
-                self._buckets[family] = TokenBucket(budget, clock=clock, sleep=sleep)
+                self._buckets[family] = TokenBucket(
+                    budget, period=self.limits.period, clock=clock, sleep=sleep
+                )
 
     def acquire(self, family: str) -> float:
         """Wait until a request of ``family`` may leave; returns the seconds waited."""
@@ -137,5 +144,5 @@ class RateLimiter:
             bucket.pause(seconds)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{f}={b.per_minute:g}/min" for f, b in self._buckets.items())
+        inner = ", ".join(f"{f}={b.budget:g}/{b.period:g}s" for f, b in self._buckets.items())
         return f"<RateLimiter {inner or 'unlimited'}>"
