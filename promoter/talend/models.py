@@ -10,6 +10,7 @@ Server responses allow extra fields (the real service may add some); request bod
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
@@ -701,6 +702,14 @@ class ConnectionParameter(WireModel):
     name: str
     value: str | None = None
     encrypted: bool | None = None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Secret values (encrypted, or named like a password or key) never show in repr()/str().
+        from promoter.talend.masking import MASK, is_secret_parameter
+
+        secret = is_secret_parameter(self.name, self.encrypted)
+        for key, value in super().__repr_args__():
+            yield key, (MASK if secret and key == "value" and value is not None else value)
 
 
 class Connection(WireModel):
