@@ -220,7 +220,7 @@ def _extra_options(ctx: click.Context, core: set[str]) -> dict[str, Any]:
 @click.pass_context
 def validate(
     ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
-    target: str | None, output: str,
+    target: str | None, output: str, **plugin_options: Any,
 ) -> None:
     """Check a pipeline file: template, YAML, keys, types, secret references, plugins.
 
@@ -262,6 +262,7 @@ def validate(
 def plan(
     ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, reason: str | None, ledger_location: str | None, output: str,
+    **plugin_options: Any,
 ) -> None:
     """Show what promoting FILE would change on the target (export, map, plan; no write)."""
     _promote(ctx, file, variables, plugins, target, reason, ledger_location, output,
@@ -281,7 +282,7 @@ def plan(
 def promote(
     ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, dry_run: bool, yes: bool, reason: str | None, lock_wait: float | None,
-    ledger_location: str | None, output: str,
+    ledger_location: str | None, output: str, **plugin_options: Any,
 ) -> None:
     """Promote FILE's artifacts to a target: export, map, plan, gate, snapshot, apply, verify.
 

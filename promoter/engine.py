@@ -183,6 +183,7 @@ class Engine:
             options=options,
             secrets=Secrets(loaded.base_dir),
             user=user or current_user(),
+            command=self.command,
         )
         run._sink = self._on_progress
         return run

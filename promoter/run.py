@@ -349,6 +349,8 @@ class RunContext:
     options: RunOptions
     secrets: SecretResolver
     user: str
+    command: str = "promote"
+    """What the run does: ``promote``, ``plan``, ``resume`` or ``rollback``."""
     resumed: bool = False
     state: dict[str, Any] = field(default_factory=dict)
     completed: set[tuple[str, str, str]] = field(default_factory=set)

@@ -18,7 +18,9 @@ _MARKS = {"ok": "ok", "failed": "FAILED", "blocked": "blocked", "skipped": "skip
 @hookimpl(trylast=True)
 def promoter_run_started(run: RunContext) -> None:
     """Announce the run."""
-    verb = "resuming" if run.resumed else ("planning" if run.dry_run else "promoting")
+    verb = {"plan": "planning", "resume": "resuming", "rollback": "rolling back"}.get(
+        run.command, "planning" if run.dry_run else "promoting"
+    )
     click.echo(
         f"{verb} {run.pipeline.name} ({run.source} -> {run.target}), run {run.run_id}", err=True
     )
