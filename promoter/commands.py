@@ -219,7 +219,7 @@ def _extra_options(ctx: click.Context, core: set[str]) -> dict[str, Any]:
 @output_option
 @click.pass_context
 def validate(
-    ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
+    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, output: str, **plugin_options: Any,
 ) -> None:
     """Check a pipeline file: template, YAML, keys, types, secret references, plugins.
@@ -260,7 +260,7 @@ def validate(
 @output_option
 @click.pass_context
 def plan(
-    ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
+    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, reason: str | None, ledger_location: str | None, output: str,
     **plugin_options: Any,
 ) -> None:
@@ -280,7 +280,7 @@ def plan(
 @output_option
 @click.pass_context
 def promote(
-    ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
+    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, dry_run: bool, yes: bool, reason: str | None, lock_wait: float | None,
     ledger_location: str | None, output: str, **plugin_options: Any,
 ) -> None:
@@ -298,7 +298,7 @@ _CORE_PROMOTE = {"file", "variables", "plugins", "target", "dry_run", "yes", "re
 
 
 def _promote(
-    ctx: click.Context, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
+    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
     target: str | None, reason: str | None, ledger_location: str | None, output: str, *,
     dry_run: bool, yes: bool, lock_wait: float | None, command: str,
 ) -> None:
