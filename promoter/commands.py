@@ -8,11 +8,12 @@ output goes to standard error for progress and standard output for results.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -165,13 +166,18 @@ def _absolute_specs(specs: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(str(Path(s).resolve()) if _looks_like_path(s) else s for s in specs)
 
 
-def _terminate_as_interrupt() -> None:
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (CI cancelling a job) stops a run like Ctrl-C: rolled back or left resumable."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish(outcome: RunOutcome, output: str, plan: Plan | None = None) -> None:
@@ -328,8 +334,8 @@ def _promote(
             plugins=_absolute_specs(plugins), extra=_extra_options(ctx, _CORE_PROMOTE),
         )
         run = engine.context(loaded, target=target, options=options)
-        _terminate_as_interrupt()
-        outcome = engine.promote(run)
+        with _terminate_as_interrupt():
+            outcome = engine.promote(run)
         from promoter.run import Plan
 
         body = ledger.document(run.run_id, "plan") if dry_run else None
@@ -390,8 +396,9 @@ def resume(
     ledger = _ledger(ledger_location)
     try:
         engine, run, record = _reopen(ctx, run_id, ledger, plugins, "resume", allow_changed=force)
-        _terminate_as_interrupt()
-        _finish(engine.resume(run, record), output)
+        with _terminate_as_interrupt():
+            outcome = engine.resume(run, record)
+        _finish(outcome, output)
     finally:
         ledger.close()
 
@@ -417,8 +424,9 @@ def rollback(
     ledger = _ledger(ledger_location)
     try:
         engine, run, record = _reopen(ctx, run_id, ledger, plugins, "rollback", allow_changed=True)
-        _terminate_as_interrupt()
-        _finish(engine.rollback(run, record, reason), output)
+        with _terminate_as_interrupt():
+            outcome = engine.rollback(run, record, reason)
+        _finish(outcome, output)
     finally:
         ledger.close()
 

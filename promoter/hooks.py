@@ -70,14 +70,19 @@ class PromoterHooks:
             if not self.implementers(hook_name):
                 raise MissingStageError(hook_name)
 
-    def guilty_plugin(self, exc: BaseException, *hook_names: str) -> str | None:
-        """The plugin whose hook implementation raised ``exc`` (the innermost one on the stack)."""
+    def implementation_codes(self, *hook_names: str) -> dict[object, str]:
+        """Code object -> plugin name, for every implementation of these hooks."""
         codes: dict[object, str] = {}
         for hook_name in hook_names:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 code = getattr(impl.function, "__code__", None)
                 if code is not None:
                     codes[code] = impl.plugin_name
+        return codes
+
+    def guilty_plugin(self, exc: BaseException, *hook_names: str) -> str | None:
+        """The plugin whose hook implementation raised ``exc`` (the innermost one on the stack)."""
+        codes = self.implementation_codes(*hook_names)
         found: str | None = None
         tb: TracebackType | None = exc.__traceback__
         while tb is not None:

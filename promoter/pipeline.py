@@ -23,6 +23,7 @@ import difflib
 import hashlib
 import os
 import re
+import sys
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -407,9 +408,17 @@ def collect_sections(hooks: PromoterHooks) -> SectionRegistry:
     """Ask plugins for their pipeline sections; a name registered twice names both plugins."""
     registry: SectionRegistry = {}
     owners = _module_owners(hooks)
+    callers = hooks.implementation_codes("promoter_register_pipeline_sections")
 
     def register(name: str, model: type[BaseModel]) -> None:
-        owner = owners.get(model.__module__, model.__module__)
+        # The plugin whose hook implementation is calling: found on the stack.
+        frame = sys._getframe(1)
+        owner: str | None = None
+        while frame is not None and owner is None:
+            owner = callers.get(frame.f_code)
+            frame = frame.f_back  # type: ignore[assignment]
+        if owner is None:
+            owner = owners.get(model.__module__, model.__module__)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise PluginError(owner, f"section {name!r}: {model!r} is not a pydantic model")
         if name in CORE_SECTIONS:
