@@ -22,3 +22,9 @@ def client(talend_sandbox: Sandbox) -> Iterator[TalendClient]:
     """A client of the test's sandbox, with a personal access token."""
     with TalendClient(talend_sandbox.base_url, token=talend_sandbox.token, retry=FAST_RETRIES) as talend:
         yield talend
+
+
+@pytest.fixture
+def fast_retries() -> RetryPolicy:
+    """The retry policy of :func:`client`, for tests that build their own client."""
+    return FAST_RETRIES
