@@ -45,6 +45,13 @@ def public(body: Row) -> Row:
     return {k: v for k, v in body.items() if not k.startswith("_")}
 
 
+def served(body: Row) -> Row:
+    """A stored task, plan or connection as served: the flat ``workspaceId`` it is stored with is
+    not part of Talend's schemas (``TaskV21``, ``Plan``, ``ConnectionDetails``), which embed the
+    workspace instead."""
+    return {k: v for k, v in public(body).items() if k != "workspaceId"}
+
+
 class Estate:
     """Talend's orchestration objects and their rules, over a :class:`Store`."""
 
@@ -169,7 +176,9 @@ class Estate:
     def workspace_long(self, ws_id: str) -> m.Workspace:
         """The long form of a workspace (capitalised type, flat environment id)."""
         ws = self.workspace(ws_id)
-        return m.Workspace.model_validate({**ws, "type": ws["type"].capitalize()})
+        # The long form (``Workspace``) has no protectedArtifactUpdate; only WorkspaceInfo has.
+        long_form = {k: v for k, v in ws.items() if k != "protectedArtifactUpdate"}
+        return m.Workspace.model_validate({**long_form, "type": ws["type"].capitalize()})
 
     def update_workspace(self, ws_id: str, body: m.WorkspaceUpdateRequest) -> None:
         """Rename, describe or re-own a workspace."""
@@ -354,17 +363,25 @@ class Estate:
         """A task as served by ``GET .../tasks/{id}``."""
         task = self.task(task_id)
         return m.Task.model_validate(
-            {**public(task), "workspace": self.workspace_info(task["workspaceId"]).to_wire()}
+            {**served(task), "workspace": self.workspace_info(task["workspaceId"]).to_wire()}
         )
 
     def task_summary(self, task: Row) -> m.TaskSummary:
         """A task as a list item (``executable`` is its id)."""
         run_config = self.store.get("run_config", task["id"])
         runtime = run_config.get("runtime") if run_config else None
+        # ``TaskExtract`` embeds a shorter workspace than ``WorkspaceInfo``: no
+        # protectedArtifactUpdate, and an environment without maxCloudContainers.
+        workspace = self.workspace_info(task["workspaceId"])
+        environment = workspace.environment
+        workspace = workspace.model_copy(update={
+            "protected_artifact_update": None,
+            "environment": environment.model_copy(update={"max_cloud_containers": None}) if environment else None,
+        })
         return m.TaskSummary(
             executable=task["id"],
             name=task["name"],
-            workspace=self.workspace_info(task["workspaceId"]),
+            workspace=workspace,
             artifact_id=task["artifact"]["id"],
             runtime=m.TaskRuntimeSummary.model_validate(runtime) if runtime else None,
         )
@@ -561,7 +578,7 @@ class Estate:
         """A plan as returned by create and PUT."""
         plan = self.plan(plan_id)
         return m.Plan.model_validate(
-            {**plan, "workspace": self.workspace_info(plan["workspaceId"]).to_wire()}
+            {**served(plan), "workspace": self.workspace_info(plan["workspaceId"]).to_wire()}
         )
 
     def plan_summary(self, plan_id: str) -> m.PlanSummary:
@@ -734,7 +751,7 @@ class Estate:
         """A connection as served."""
         connection = self.connection(connection_id)
         return m.Connection.model_validate(
-            {**connection, "workspace": self.workspace_info(connection["workspaceId"]).to_wire()}
+            {**served(connection), "workspace": self.workspace_info(connection["workspaceId"]).to_wire()}
         )
 
     def create_connection(self, body: m.ConnectionCreateRequest, *, id: str | None = None) -> m.Connection:
