@@ -1,0 +1,208 @@
+"""Real `promoter` processes on one target: locks, SIGKILL, resume, rollback, history, show."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+from promoter.ledger import SQLiteLedger
+
+from .conftest import SOURCE_OBJECTS, Estate
+
+TARGET = "test/Finance"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lock_holder(estate: Estate) -> str | None:
+    if not estate.ledger_path.exists():
+        return None
+    ledger = SQLiteLedger(estate.ledger_path)
+    try:
+        lock = ledger.get_lock(TARGET)
+        return lock.run_id if lock else None
+    finally:
+        ledger.close()
+
+
+def applied_objects(estate: Estate, run_id: str) -> int:
+    ledger = SQLiteLedger(estate.ledger_path)
+    try:
+        return sum(1 for p in ledger.progress(run_id) if p.status == "done")
+    finally:
+        ledger.close()
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+def test_promote_plan_history_show(estate: Estate) -> None:
+    estate.pipeline()
+    planned = estate.cli("plan", "release.yaml", check=0)
+    assert "3 create" in planned.stdout and "create    task:daily_load" in planned.stdout
+    assert estate.target_objects() == {}
+    promoted = json.loads(estate.cli("promote", "release.yaml", "--yes", "--reason", "release 42",
+                                     "--output", "json", check=0).stdout)
+    assert promoted["status"] == "promoted" and promoted["exit_code"] == 0
+    assert len(estate.target_objects()) == 3
+    history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
+    assert [h["status"] for h in history] == ["promoted", "planned"]
+    assert history[0]["reason"] == "release 42" and history[0]["user"] == "tester"
+    shown = estate.cli("show", promoted["run_id"][:18], check=0).stdout
+    assert f"run {promoted['run_id']}: promoted (exit 0)" in shown
+    assert "apply progress: 3 object(s) done" in shown
+
+
+def test_promote_without_a_terminal_needs_yes(estate: Estate) -> None:
+    estate.pipeline()
+    result = estate.cli("promote", "release.yaml", check=2)
+    assert "pass --yes" in result.stderr
+    assert not estate.ledger_path.exists()
+
+
+def test_two_concurrent_promotions_one_fails_naming_the_holder_one_waits(estate: Estate) -> None:
+    estate.pipeline(fake={"apply_delay": 0.4})
+    first = estate.popen("promote", "release.yaml", "--yes")
+    try:
+        wait_for(lambda: lock_holder(estate) is not None, what="the first run's lock")
+        holder = lock_holder(estate)
+        impatient = estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "0", check=4)
+        assert f"target {TARGET} is locked by run {holder} by tester@" in impatient.stderr
+        patient = estate.popen("promote", "release.yaml", "--yes", "--lock-wait", "30")
+        code, _, err = finish(first)
+        assert code == 0, err
+        code, out, err = finish(patient)
+        assert code == 0, err
+        assert "nothing-to-do" in out  # it waited for the first run, then found nothing to do
+    finally:
+        for process in (first,):
+            if process.poll() is None:
+                process.kill()
+    assert sorted(estate.writes()) == sorted(SOURCE_OBJECTS)  # each object written once
+
+
+def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estate: Estate) -> None:
+    estate.pipeline()
+    ledger = estate.ledger()
+    ledger._db.execute(
+        "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+        (TARGET, "ghost-run", "bob", "ci-runner-7", 4242, "2026-11-29T00:00:00+00:00",
+         time.time() + 1.0),
+    )
+    ledger.close()
+    blocked = estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "0", check=4)
+    assert "locked by run ghost-run by bob@ci-runner-7 (pid 4242)" in blocked.stderr
+    estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "20", check=0)
+    ledger = estate.ledger()
+    try:
+        events = [(e["event"], e["run_id"]) for e in ledger.lock_events(TARGET)]
+        assert events[0] == ("taken-over", "ghost-run")
+        # and a lock that is not stale yet is forced open with `promoter unlock`, recorded
+        ledger._db.execute(
+            "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+            (TARGET, "ghost-2", "bob", "ci-runner-7", 4242, "2026-11-29T00:00:00+00:00",
+             time.time() + 600),
+        )
+    finally:
+        ledger.close()
+    unlocked = estate.cli("unlock", "test", "--reason", "runner is gone", check=0)
+    assert f"unlocked {TARGET} (was held by run ghost-2 by bob@ci-runner-7" in unlocked.stdout
+    ledger = estate.ledger()
+    try:
+        forced = ledger.lock_events(TARGET)[-1]
+        assert forced["event"] == "forced" and forced["run_id"] == "ghost-2"
+        assert "unlocked by tester@" in forced["detail"] and "runner is gone" in forced["detail"]
+        assert ledger.get_lock(TARGET) is None
+    finally:
+        ledger.close()
+
+
+def kill_during_apply(estate: Estate, after_objects: int = 1) -> str:
+    """Start a promotion, SIGKILL it once it applied some objects; return its run id."""
+    process = estate.popen("promote", "release.yaml", "--yes")
+    try:
+        wait_for(lambda: lock_holder(estate) is not None, what="the lock")
+        run_id = lock_holder(estate)
+        assert run_id is not None
+        wait_for(lambda: applied_objects(estate, run_id) >= after_objects, what="apply progress")
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return run_id
+
+
+def test_a_killed_run_shows_interrupted_and_resumes(estate: Estate) -> None:
+    estate.pipeline(fake={"apply_delay": 0.3})
+    run_id = kill_during_apply(estate)
+    written_before = estate.writes()
+    assert 1 <= len(written_before) < 3
+
+    shown = json.loads(estate.cli("show", run_id, "--output", "json", check=0).stdout)
+    assert shown["run"]["status"] == "interrupted"
+    assert shown["has_snapshot"] is True
+    text = estate.cli("show", run_id, check=0).stdout
+    assert "interrupted" in text and f"promoter resume {run_id}" in text
+    history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
+    assert history[0]["status"] == "interrupted"
+
+    resumed = json.loads(estate.cli("resume", run_id, "--output", "json", check=0).stdout)
+    assert resumed["status"] == "promoted"
+    assert len(estate.target_objects()) == 3
+    assert sorted(estate.writes()) == sorted(SOURCE_OBJECTS)  # nothing written twice
+    assert estate.writes()[: len(written_before)] == written_before
+    shown = json.loads(estate.cli("show", run_id, "--output", "json", check=0).stdout)
+    assert shown["run"]["status"] == "promoted"
+    # resuming a finished run is refused
+    refused = estate.cli("resume", run_id, check=2)
+    assert "only an interrupted run can be resumed" in refused.stderr
+
+
+def test_a_killed_run_can_be_rolled_back_later(estate: Estate) -> None:
+    original = {"task:daily_load": {"version": "1.1", "param": "a", "env": "test"}}
+    estate.target.write_text(json.dumps(original))
+    estate.pipeline(fake={"apply_delay": 0.3})
+    run_id = kill_during_apply(estate)
+    assert estate.target_objects() != original
+
+    rolled = json.loads(estate.cli("rollback", run_id, "--reason", "bad release", "--output",
+                                   "json", check=0).stdout)
+    assert rolled["status"] == "rolled-back"
+    assert estate.target_objects() == original
+    shown = json.loads(estate.cli("show", run_id, "--output", "json", check=0).stdout)
+    assert shown["run"]["status"] == "rolled-back"
+    assert shown["rollback"]["complete"] is True
+    stages = [(s["stage"], s["event"]) for s in shown["stages"] if s["event"] != "started"]
+    assert ("rollback", "finished") in stages
+
+
+def test_a_promoted_run_is_rolled_back_a_week_later(estate: Estate) -> None:
+    estate.pipeline()
+    promoted = json.loads(estate.cli("promote", "release.yaml", "--yes", "--output", "json",
+                                     check=0).stdout)
+    assert len(estate.target_objects()) == 3
+    estate.cli("rollback", promoted["run_id"], check=0)
+    assert estate.target_objects() == {}
+    again = estate.cli("rollback", promoted["run_id"], check=2)
+    assert "only a promoted, interrupted" in again.stderr
+
+
+def test_failed_rollback_exits_3(estate: Estate) -> None:
+    estate.pipeline(fake={"fail_apply_after": 1, "fail_rollback": True})
+    result = estate.cli("promote", "release.yaml", "--yes", check=3)
+    assert "ROLLBACK INCOMPLETE" in result.stdout
+    history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
+    assert history[0]["status"] == "rollback-incomplete" and history[0]["exit_code"] == 3
