@@ -573,7 +573,7 @@ class PlansAPI(_Resource):
         return None
 
     def create(self, request: PlanRequest) -> PlanSummary:
-        """Create a plan; returns it in the list form (the id is ``executable``).
+        """Create a plan; returns it in the list form (the id is ``executable``), without chart.
 
         After an ambiguous failure, the plan is looked up by name first.
         """
@@ -582,7 +582,7 @@ class PlansAPI(_Resource):
             self.PATH,
             json=request.to_wire(),
             parse=_plan_summary,
-            reconcile=lambda: self.find(request.name, workspace_id=request.workspace_id),
+            reconcile=lambda: _short(self.find(request.name, workspace_id=request.workspace_id)),
         )
 
     def replace(self, plan_id: str, request: PlanRequest) -> Plan:
@@ -597,9 +597,16 @@ class PlansAPI(_Resource):
 
 
 def _plan_summary(response: httpx.Response) -> PlanSummary:
-    """The list form of the plan a create answers."""
+    """The list form of the plan a create answers (without the chart, which it lacks)."""
     plan = Plan.model_validate(response.json())
     return PlanSummary(executable=plan.id, name=plan.name, workspace=plan.workspace)
+
+
+def _short(found: PlanSummary | None) -> PlanSummary | None:
+    """A listed plan as :func:`_plan_summary` makes it, so that both ways answer the same."""
+    if found is None:
+        return None
+    return PlanSummary(executable=found.executable, name=found.name, workspace=found.workspace)
 
 
 class SchedulesAPI(_Resource):
