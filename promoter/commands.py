@@ -408,12 +408,14 @@ def resume(
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
 @click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
               help="Load another plugin (the run's own -p plugins are loaded again).")
+@click.option("--force", is_flag=True,
+              help="Roll back even though a later run changed the same target.")
 @lock_wait_option
 @ledger_option
 @output_option
 @click.pass_context
 def rollback(
-    ctx: click.Context, run_id: str, reason: str | None, plugins: tuple[str, ...],
+    ctx: click.Context, run_id: str, reason: str | None, plugins: tuple[str, ...], force: bool,
     lock_wait: float | None, ledger_location: str | None, output: str,
 ) -> None:
     """Restore the target to the snapshot taken before RUN applied (today or a week later).
@@ -425,7 +427,7 @@ def rollback(
     try:
         engine, run, record = _reopen(ctx, run_id, ledger, plugins, "rollback", allow_changed=True)
         with _terminate_as_interrupt():
-            outcome = engine.rollback(run, record, reason)
+            outcome = engine.rollback(run, record, reason, force=force)
         _finish(outcome, output)
     finally:
         ledger.close()

@@ -223,13 +223,31 @@ class Engine:
         self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="resumed")
         return self._execute(run, resume=True)
 
-    def rollback(self, run: RunContext, record: RunRecord, reason: str | None) -> RunOutcome:
-        """Restore the target to the snapshot of a finished or interrupted run."""
+    def rollback(
+        self, run: RunContext, record: RunRecord, reason: str | None, *, force: bool = False
+    ) -> RunOutcome:
+        """Restore the target to the snapshot of a finished or interrupted run.
+
+        Refused (unless ``force``) when a later run changed the same target: restoring this
+        run's snapshot would silently undo that run too.
+        """
         allowed = {RunStatus.PROMOTED, RunStatus.INTERRUPTED, RunStatus.ROLLBACK_INCOMPLETE}
         if record.status not in allowed:
             raise RunStateError(
                 f"run {record.id} is {record.status.value}; only a promoted, interrupted or "
                 "incompletely rolled back run can be rolled back",
+            )
+        wrote = {RunStatus.PROMOTED, RunStatus.INTERRUPTED, RunStatus.ROLLBACK_INCOMPLETE,
+                 RunStatus.RUNNING}
+        later = [
+            r for r in self.ledger.list_runs(limit=1000, target=record.target)
+            if r.created_at > record.created_at and r.status in wrote and not r.dry_run
+        ]
+        if later and not force:
+            raise RunStateError(
+                f"run {later[-1].id} ({later[-1].status.value}) changed {record.target} after "
+                f"run {record.id}; rolling {record.id} back would undo it too",
+                hint=f"roll back {later[-1].id} first, or pass --force",
             )
         self.hooks.require("promoter_rollback")
         self._lock(run)
@@ -283,7 +301,7 @@ class Engine:
                     )
                 message = f"promoted to {run.target}"
             except (StageError, _Failure) as failure:
-                reason = failure.reason
+                reason = failure.message if isinstance(failure, StageError) else failure.reason
                 rollback, status, code, message = self._roll_back(
                     run, snapshot, reason, ExitCode.FAILED_ROLLED_BACK
                 )
@@ -482,7 +500,7 @@ class Engine:
     def _record(self, run: RunContext) -> RunRecord:
         return RunRecord(
             id=run.run_id,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             user=run.user,
             host=HOSTNAME,
             pid=os.getpid(),

@@ -169,8 +169,13 @@ class PromoterHooks:
         self.pm.hook.promoter_on_stage_error(run=run, stage=stage, error=error)
 
     def progress(self, *, run: RunContext, event: ObjectProgress) -> None:
-        """``promoter_progress``."""
-        self.pm.hook.promoter_progress(run=run, event=event)
+        """``promoter_progress``; a failing listener fails the stage, named as the culprit."""
+        try:
+            self.pm.hook.promoter_progress(run=run, event=event)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            raise self._stage_error(event.stage, exc, "promoter_progress") from exc
 
     # --- stages ------------------------------------------------------------------------------
 

@@ -510,8 +510,8 @@ def load_pipeline(
         problems.extend(_semantic_problems(pipeline, locator))
 
     if problems or pipeline is None:
-        problems.sort(key=lambda p: (p.line or 0))
-        raise PipelineError(problems)
+        unique = {(p.line, p.key): p for p in reversed(problems)}  # the first one per key wins
+        raise PipelineError(sorted(unique.values(), key=lambda p: (p.line or 0, p.key or "")))
     return LoadedPipeline(
         path=file.resolve(),
         display=display,

@@ -47,6 +47,9 @@ class FakeSection(BaseModel):
     source: str
     target: str
     apply_delay: float = 0.0
+    hold_file: str | None = None
+    """While this file exists, apply waits before writing object number ``hold_after``."""
+    hold_after: int = 0
     fail_apply_after: int | None = None
     fail_verify: bool = False
     fail_rollback: bool = False
@@ -156,6 +159,10 @@ def promoter_apply(run: RunContext, plan: Plan, snapshot: Snapshot) -> ApplyResu
         if config.fail_apply_after is not None and written >= config.fail_apply_after:
             raise RuntimeError(f"injected failure after {written} writes")
         time.sleep(config.apply_delay)
+        if config.hold_file and written >= config.hold_after:
+            hold = _path(run, config.hold_file)
+            while hold.exists():
+                time.sleep(0.02)
         objects = read_objects(path)
         assert change.after is not None
         objects[f"{change.kind}:{change.key}"] = change.after

@@ -74,7 +74,9 @@ def test_promote_without_a_terminal_needs_yes(estate: Estate) -> None:
 
 
 def test_two_concurrent_promotions_one_fails_naming_the_holder_one_waits(estate: Estate) -> None:
-    estate.pipeline(fake={"apply_delay": 0.4})
+    hold = estate.root / "hold"
+    hold.touch()
+    estate.pipeline(fake={"hold_file": "hold"})
     first = estate.popen("promote", "release.yaml", "--yes")
     try:
         wait_for(lambda: lock_holder(estate) is not None, what="the first run's lock")
@@ -82,6 +84,9 @@ def test_two_concurrent_promotions_one_fails_naming_the_holder_one_waits(estate:
         impatient = estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "0", check=4)
         assert f"target {TARGET} is locked by run {holder} by tester@" in impatient.stderr
         patient = estate.popen("promote", "release.yaml", "--yes", "--lock-wait", "30")
+        time.sleep(0.5)
+        assert patient.poll() is None  # waiting for the lock
+        hold.unlink()
         code, _, err = finish(first)
         assert code == 0, err
         code, out, err = finish(patient)
@@ -100,11 +105,13 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
     ledger._db.execute(
         "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
         (TARGET, "ghost-run", "bob", "ci-runner-7", 4242, "2026-11-29T00:00:00+00:00",
-         time.time() + 1.0),
+         time.time() + 600),
     )
-    ledger.close()
     blocked = estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "0", check=4)
     assert "locked by run ghost-run by bob@ci-runner-7 (pid 4242)" in blocked.stderr
+    # the holder on another host stops renewing its lease: it expires shortly
+    ledger._db.execute("UPDATE locks SET expires_at = ?", (time.time() + 0.5,))
+    ledger.close()
     estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "20", check=0)
     ledger = estate.ledger()
     try:
@@ -130,26 +137,38 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
         ledger.close()
 
 
-def kill_during_apply(estate: Estate, after_objects: int = 1) -> str:
-    """Start a promotion, SIGKILL it once it applied some objects; return its run id."""
+def stop_during_apply(estate: Estate, sig: signal.Signals = signal.SIGKILL) -> tuple[str, int]:
+    """Start a promotion, send it ``sig`` after it applied one object; its run id and exit code.
+
+    The pipeline holds apply before the second object while the ``hold`` file exists.
+    """
+    hold = estate.root / "hold"
+    hold.touch()
     process = estate.popen("promote", "release.yaml", "--yes")
     try:
         wait_for(lambda: lock_holder(estate) is not None, what="the lock")
         run_id = lock_holder(estate)
         assert run_id is not None
-        wait_for(lambda: applied_objects(estate, run_id) >= after_objects, what="apply progress")
+        wait_for(lambda: applied_objects(estate, run_id) >= 1, what="apply progress")
     finally:
-        os.kill(process.pid, signal.SIGKILL)
+        os.kill(process.pid, sig)
         process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+        hold.unlink()
+    return run_id, process.returncode
+
+
+def kill_during_apply(estate: Estate) -> str:
+    """SIGKILL a promotion after it applied one object; return its run id."""
+    run_id, code = stop_during_apply(estate, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     return run_id
 
 
 def test_a_killed_run_shows_interrupted_and_resumes(estate: Estate) -> None:
-    estate.pipeline(fake={"apply_delay": 0.3})
+    estate.pipeline(fake={"hold_file": "hold", "hold_after": 1})
     run_id = kill_during_apply(estate)
     written_before = estate.writes()
-    assert 1 <= len(written_before) < 3
+    assert len(written_before) == 1
 
     shown = json.loads(estate.cli("show", run_id, "--output", "json", check=0).stdout)
     assert shown["run"]["status"] == "interrupted"
@@ -174,7 +193,7 @@ def test_a_killed_run_shows_interrupted_and_resumes(estate: Estate) -> None:
 def test_a_killed_run_can_be_rolled_back_later(estate: Estate) -> None:
     original = {"task:daily_load": {"version": "1.1", "param": "a", "env": "test"}}
     estate.target.write_text(json.dumps(original))
-    estate.pipeline(fake={"apply_delay": 0.3})
+    estate.pipeline(fake={"hold_file": "hold", "hold_after": 1})
     run_id = kill_during_apply(estate)
     assert estate.target_objects() != original
 
@@ -206,3 +225,29 @@ def test_failed_rollback_exits_3(estate: Estate) -> None:
     assert "ROLLBACK INCOMPLETE" in result.stdout
     history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
     assert history[0]["status"] == "rollback-incomplete" and history[0]["exit_code"] == 3
+
+
+def test_ctrl_c_records_interrupted_releases_the_lock_and_resumes(estate: Estate) -> None:
+    estate.pipeline(fake={"hold_file": "hold", "hold_after": 1})
+    run_id, code = stop_during_apply(estate, signal.SIGINT)
+    assert code == 130
+    assert lock_holder(estate) is None  # released on the way out
+    ledger = estate.ledger()
+    try:
+        record = ledger.get_run(run_id)
+        assert record.status == "interrupted" and record.exit_code == 130
+        assert f"promoter resume {run_id}" in record.message
+    finally:
+        ledger.close()
+    estate.cli("resume", run_id, check=0)
+    assert sorted(estate.writes()) == sorted(SOURCE_OBJECTS)
+
+
+def test_plan_json_contains_the_changes(estate: Estate) -> None:
+    estate.pipeline()
+    document = json.loads(estate.cli("plan", "release.yaml", "--output", "json", check=0).stdout)
+    assert document["status"] == "planned"
+    assert [(c["action"], c["kind"], c["key"]) for c in document["plan"]["changes"]] == [
+        ("create", "connection", "warehouse"), ("create", "task", "daily_load"),
+        ("create", "task", "ledger_sync"),
+    ]

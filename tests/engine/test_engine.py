@@ -398,3 +398,54 @@ def test_secrets_are_never_stored_resolved(
     assert b"s3cr3t-value-42" not in raw
     assert b"cannot connect with password ***" in raw
     harness.ledger = estate.ledger()
+
+
+def test_rolling_back_an_older_run_is_refused_when_a_later_one_changed_the_target(
+    estate: Estate, harness: Harness
+) -> None:
+    first = harness.promote(estate.pipeline())
+    source = json.loads(estate.source.read_text())
+    source["task:daily_load"]["version"] = "1.3"
+    estate.source.write_text(json.dumps(source))
+    second = harness.promote(estate.pipeline())
+    assert second.status is RunStatus.PROMOTED
+
+    from promoter.errors import RunStateError
+
+    loaded = harness.load(estate.pipelines[-1])
+    engine = harness.engine("rollback")
+    record = harness.ledger.get_run(first.run_id)
+    run = engine.context(loaded, target="test", options=RunOptions(yes=True), run_id=record.id)
+    with pytest.raises(RunStateError, match=f"run {second.run_id} .* changed test/Finance after"):
+        engine.rollback(run, record, None)
+
+    # rolling back the later run first, then the earlier one, restores the empty target
+    for run_id in (second.run_id, first.run_id):
+        record = harness.ledger.get_run(run_id)
+        run = engine.context(loaded, target="test", options=RunOptions(yes=True), run_id=run_id)
+        assert engine.rollback(run, record, "undo").status is RunStatus.ROLLED_BACK
+    assert estate.target_objects() == {}
+
+
+def test_a_failing_progress_listener_is_named(estate: Estate, harness: Harness) -> None:
+    class BadListener:
+        name = "bad_listener"
+
+        @hookimpl
+        def promoter_progress(self, run: RunContext, event: ObjectProgress) -> None:
+            raise OSError("dashboard unreachable")
+
+    recorder = StageRecorder()
+    errors: list[Any] = []
+
+    class ErrorSpy:
+        name = "error_spy"
+
+        @hookimpl
+        def promoter_on_stage_error(self, run: RunContext, stage: str, error: Any) -> None:
+            errors.append((stage, error.plugin))
+
+    outcome = harness.promote(estate.pipeline(), BadListener(), recorder, ErrorSpy())
+    assert outcome.status is RunStatus.ROLLED_BACK
+    assert "stage 'apply' (plugin 'bad_listener') failed: OSError: dashboard unreachable" in outcome.message
+    assert errors == [("apply", "bad_listener")]
