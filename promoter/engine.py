@@ -266,7 +266,21 @@ class Engine:
         except KeyboardInterrupt:
             status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
             message = f"interrupted during rollback; run `promoter rollback {run.run_id}` again"
+        except Exception as exc:
+            status, code, message = self._unexpected(run, exc)
         return self._finish(run, status, code, message, rollback=rollback)
+
+    def _unexpected(self, run: RunContext, exc: Exception) -> tuple[RunStatus, ExitCode, str]:
+        """Status, exit code and message for an error outside any stage."""
+        hooks = ("promoter_run_started", "promoter_before_stage", "promoter_after_stage")
+        plugin = self.hooks.guilty_plugin(exc, *hooks)
+        what = f"{type(exc).__name__}: {exc}" + (f" (plugin {plugin!r})" if plugin else "")
+        if self.ledger.document(run.run_id, "snapshot") is None:
+            return RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, f"{what}; nothing was written"
+        return RunStatus.INTERRUPTED, ExitCode.ROLLBACK_INCOMPLETE, (
+            f"{what}; the target may be partly promoted: `promoter resume {run.run_id}` or "
+            f"`promoter rollback {run.run_id}`"
+        )
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -317,6 +331,10 @@ class Engine:
                 f"interrupted; `promoter resume {run.run_id}` continues it, "
                 f"`promoter rollback {run.run_id}` undoes it"
             )
+        except Exception as exc:
+            # Not a stage's failure (those are StageErrors): an event hook or the ledger broke.
+            # Record it either way, and release the lock, rather than leave the run hanging.
+            status, code, message = self._unexpected(run, exc)
         return self._finish(
             run, status, code, message, plan=plan, gates=gates, checks=checks, rollback=rollback
         )

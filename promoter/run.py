@@ -19,12 +19,15 @@ from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from promoter.pipeline import LoadedPipeline, Pipeline, SecretRef, TargetConfig
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def utcnow() -> datetime:
@@ -386,6 +389,15 @@ class RunContext:
     def section(self, name: str) -> Any:
         """The validated model of a plugin-contributed pipeline section (``None`` if absent)."""
         return self.loaded.sections.get(name)
+
+    def section_as(self, name: str, model: type[M]) -> M | None:
+        """:meth:`section`, typed: the section's model instance, or ``None`` if absent."""
+        section = self.loaded.sections.get(name)
+        if section is None:
+            return None
+        if not isinstance(section, model):
+            raise TypeError(f"section {name!r} is a {type(section).__name__}, not {model.__name__}")
+        return section
 
     def progress(
         self,

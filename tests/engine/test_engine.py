@@ -449,3 +449,62 @@ def test_a_failing_progress_listener_is_named(estate: Estate, harness: Harness) 
     assert outcome.status is RunStatus.ROLLED_BACK
     assert "stage 'apply' (plugin 'bad_listener') failed: OSError: dashboard unreachable" in outcome.message
     assert errors == [("apply", "bad_listener")]
+
+
+def test_an_event_hook_failure_is_recorded_and_the_lock_released(
+    estate: Estate, harness: Harness
+) -> None:
+    class BadStart:
+        name = "bad_start"
+
+        @hookimpl
+        def promoter_run_started(self, run: RunContext) -> None:
+            raise RuntimeError("metrics backend down")
+
+    outcome = harness.promote(estate.pipeline(), BadStart())
+    assert outcome.status is RunStatus.FAILED and outcome.exit_code == 1
+    assert "metrics backend down (plugin 'bad_start'); nothing was written" in outcome.message
+    assert harness.ledger.get_run(outcome.run_id).status is RunStatus.FAILED
+    assert harness.ledger.get_lock("test/Finance") is None
+    assert estate.target_objects() == {}
+
+
+def test_a_failing_reporter_does_not_change_the_outcome(estate: Estate, harness: Harness) -> None:
+    class BadReporter:
+        name = "bad_reporter"
+
+        @hookimpl
+        def promoter_report(self, run: RunContext, outcome: RunOutcome) -> None:
+            raise RuntimeError("chat webhook refused")
+
+    outcome = harness.promote(estate.pipeline(), BadReporter())
+    assert outcome.status is RunStatus.PROMOTED and outcome.exit_code == 0
+    report = outcome.stages[-1]
+    assert (report.stage, report.status, report.plugin) == ("report", "failed", "bad_reporter")
+    assert harness.ledger.get_run(outcome.run_id).status is RunStatus.PROMOTED
+
+
+def test_reports_are_written_in_every_format(
+    estate: Estate, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(estate.root)
+    outcome = harness.promote(
+        estate.pipeline(reports={"dir": "out", "formats": ["json", "junit", "markdown", "html"]})
+    )
+    files = sorted(p.name for p in (estate.root / "out").iterdir())
+    run_id = outcome.run_id
+    assert files == [f"{run_id}.html", f"{run_id}.json", f"{run_id}.junit.xml", f"{run_id}.md"]
+    assert json.loads((estate.root / "out" / f"{run_id}.json").read_text())["status"] == "promoted"
+    junit = (estate.root / "out" / f"{run_id}.junit.xml").read_text()
+    assert 'name="fake:read-back"' in junit and 'failures="0"' in junit
+
+
+def test_typed_section_access(estate: Estate, harness: Harness) -> None:
+    loaded = harness.load(estate.pipeline())
+    run = harness.context(loaded)
+    section_type = type(loaded.sections["fake"])
+    section = run.section_as("fake", section_type)
+    assert section is not None and section.source == "source.json"  # type: ignore[attr-defined]
+    assert run.section_as("absent", section_type) is None
+    with pytest.raises(TypeError):
+        run.section_as("fake", RunOutcome)
