@@ -69,8 +69,12 @@ def output_option(fn: F) -> F:
     """``--output text|json``; with json, errors are printed as JSON on standard output too."""
 
     @click.option(
-        "--output", "output", type=click.Choice(["text", "json"]), default="text",
-        show_default=True, help="Output format.",
+        "--output",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format.",
     )
     @functools.wraps(fn)
     def wrapper(*args: Any, output: str, **kwargs: Any) -> Any:
@@ -82,7 +86,9 @@ def output_option(fn: F) -> F:
             if output != "json":
                 raise
             document: dict[str, Any] = {
-                "error": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code),
+                "error": exc.message,
+                "hint": exc.hint,
+                "exit_code": int(exc.exit_code),
                 "type": type(exc).__name__,
             }
             if isinstance(exc, PipelineError):
@@ -96,21 +102,42 @@ def output_option(fn: F) -> F:
 def ledger_option(fn: F) -> F:
     """``--ledger PATH`` (default: ``PROMOTER_LEDGER``, then ``.promoter/ledger.db``)."""
     return click.option(
-        "--ledger", "ledger_location", default=None, metavar="PATH",
+        "--ledger",
+        "ledger_location",
+        default=None,
+        metavar="PATH",
         help="Ledger location: a path or sqlite:///path [env PROMOTER_LEDGER; default .promoter/ledger.db].",
     )(fn)
 
 
 def pipeline_options(fn: F) -> F:
     """``--var``, ``-p`` and ``--target``."""
-    for decorator in reversed([
-        click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-                     help="A template variable for the pipeline file (repeatable)."),
-        click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
-                     help="Load a plugin: a module name or a .py path (repeatable)."),
-        click.option("--target", "target", default=None, metavar="ENV",
-                     help="The target environment (default: the pipeline's first target)."),
-    ]):
+    for decorator in reversed(
+        [
+            click.option(
+                "--var",
+                "variables",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="A template variable for the pipeline file (repeatable).",
+            ),
+            click.option(
+                "-p",
+                "--plugin",
+                "plugins",
+                multiple=True,
+                metavar="MODULE",
+                help="Load a plugin: a module name or a .py path (repeatable).",
+            ),
+            click.option(
+                "--target",
+                "target",
+                default=None,
+                metavar="ENV",
+                help="The target environment (default: the pipeline's first target).",
+            ),
+        ]
+    ):
         fn = decorator(fn)
     return fn
 
@@ -118,7 +145,10 @@ def pipeline_options(fn: F) -> F:
 def lock_wait_option(fn: F) -> F:
     """``--lock-wait SECONDS``."""
     return click.option(
-        "--lock-wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        "--lock-wait",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
         help="How long to wait for another run's lock on the target [env PROMOTER_LOCK_WAIT; default 30].",
     )(fn)
 
@@ -136,9 +166,7 @@ def _hooks(ctx: click.Context, plugins: tuple[str, ...] | list[str], command: st
     return hooks
 
 
-def _load(
-    hooks: PromoterHooks, file: str, variables: dict[str, str]
-) -> LoadedPipeline:
+def _load(hooks: PromoterHooks, file: str, variables: dict[str, str]) -> LoadedPipeline:
     from promoter.pipeline import load_pipeline
 
     return load_pipeline(file, variables=variables, hooks=hooks)
@@ -199,12 +227,18 @@ def format_plan(plan: Plan) -> str:
     lines = [f"plan for {plan.target}: " + ", ".join(f"{n} {a}" for a, n in plan.summary().items())]
     for change in plan.changes:
         fields = ", ".join(f.path for f in change.fields)
-        lines.append(f"  {change.action.value:<9} {change.kind}:{change.key}" + (f"  ({fields})" if fields else ""))
+        lines.append(
+            f"  {change.action.value:<9} {change.kind}:{change.key}"
+            + (f"  ({fields})" if fields else "")
+        )
     return "\n".join(lines)
 
 
 def _engine(
-    hooks: PromoterHooks, ledger: SQLiteLedger, lock_wait: float | None, command: str,
+    hooks: PromoterHooks,
+    ledger: SQLiteLedger,
+    lock_wait: float | None,
+    command: str,
     confirm: Callable[[Plan], bool] | None = None,
 ) -> Engine:
     from promoter.engine import Engine
@@ -225,8 +259,14 @@ def _extra_options(ctx: click.Context, core: set[str]) -> dict[str, Any]:
 @output_option
 @click.pass_context
 def validate(
-    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
-    target: str | None, output: str, **plugin_options: Any,
+    ctx: click.Context,
+    /,
+    file: str,
+    variables: tuple[str, ...],
+    plugins: tuple[str, ...],
+    target: str | None,
+    output: str,
+    **plugin_options: Any,
 ) -> None:
     """Check a pipeline file: template, YAML, keys, types, secret references, plugins.
 
@@ -243,16 +283,28 @@ def validate(
         except KeyError:
             raise ConfigurationError(f"pipeline {file} has no target {target!r}") from None
     if output == "json":
-        click.echo(json.dumps({
-            "valid": True, "file": file, "name": pipeline.name, "kind": pipeline.kind,
-            "sha256": loaded.sha256, "source": pipeline.source_ref().key,
-            "targets": [pipeline.target_ref(t).key for t in pipeline.targets],
-            "sections": sorted(loaded.sections), "plugins": loaded.plugins,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "valid": True,
+                    "file": file,
+                    "name": pipeline.name,
+                    "kind": pipeline.kind,
+                    "sha256": loaded.sha256,
+                    "source": pipeline.source_ref().key,
+                    "targets": [pipeline.target_ref(t).key for t in pipeline.targets],
+                    "sections": sorted(loaded.sections),
+                    "plugins": loaded.plugins,
+                },
+                indent=2,
+            )
+        )
     else:
         targets = ", ".join(pipeline.target_ref(t).key for t in pipeline.targets)
-        click.echo(f"{file}: valid {pipeline.kind} pipeline {pipeline.name!r} "
-                   f"({pipeline.source_ref()} -> {targets})")
+        click.echo(
+            f"{file}: valid {pipeline.kind} pipeline {pipeline.name!r} "
+            f"({pipeline.source_ref()} -> {targets})"
+        )
 
 
 # --- plan / promote -------------------------------------------------------------------------------
@@ -266,13 +318,32 @@ def validate(
 @output_option
 @click.pass_context
 def plan(
-    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
-    target: str | None, reason: str | None, ledger_location: str | None, output: str,
+    ctx: click.Context,
+    /,
+    file: str,
+    variables: tuple[str, ...],
+    plugins: tuple[str, ...],
+    target: str | None,
+    reason: str | None,
+    ledger_location: str | None,
+    output: str,
     **plugin_options: Any,
 ) -> None:
     """Show what promoting FILE would change on the target (export, map, plan; no write)."""
-    _promote(ctx, file, variables, plugins, target, reason, ledger_location, output,
-             dry_run=True, yes=True, lock_wait=None, command="plan")
+    _promote(
+        ctx,
+        file,
+        variables,
+        plugins,
+        target,
+        reason,
+        ledger_location,
+        output,
+        dry_run=True,
+        yes=True,
+        lock_wait=None,
+        command="plan",
+    )
 
 
 @click.command(cls=PluginOptionsCommand)
@@ -286,27 +357,70 @@ def plan(
 @output_option
 @click.pass_context
 def promote(
-    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
-    target: str | None, dry_run: bool, yes: bool, reason: str | None, lock_wait: float | None,
-    ledger_location: str | None, output: str, **plugin_options: Any,
+    ctx: click.Context,
+    /,
+    file: str,
+    variables: tuple[str, ...],
+    plugins: tuple[str, ...],
+    target: str | None,
+    dry_run: bool,
+    yes: bool,
+    reason: str | None,
+    lock_wait: float | None,
+    ledger_location: str | None,
+    output: str,
+    **plugin_options: Any,
 ) -> None:
     """Promote FILE's artifacts to a target: export, map, plan, gate, snapshot, apply, verify.
 
     Exit codes: 0 promoted (or nothing to do), 1 failed and rolled back, 2 invalid input,
     3 rollback incomplete, 4 blocked by a gate (or the target is locked), 130 interrupted.
     """
-    _promote(ctx, file, variables, plugins, target, reason, ledger_location, output,
-             dry_run=dry_run, yes=yes, lock_wait=lock_wait, command="promote")
+    _promote(
+        ctx,
+        file,
+        variables,
+        plugins,
+        target,
+        reason,
+        ledger_location,
+        output,
+        dry_run=dry_run,
+        yes=yes,
+        lock_wait=lock_wait,
+        command="promote",
+    )
 
 
-_CORE_PROMOTE = {"file", "variables", "plugins", "target", "dry_run", "yes", "reason",
-                 "lock_wait", "ledger_location", "output"}
+_CORE_PROMOTE = {
+    "file",
+    "variables",
+    "plugins",
+    "target",
+    "dry_run",
+    "yes",
+    "reason",
+    "lock_wait",
+    "ledger_location",
+    "output",
+}
 
 
 def _promote(
-    ctx: click.Context, /, file: str, variables: tuple[str, ...], plugins: tuple[str, ...],
-    target: str | None, reason: str | None, ledger_location: str | None, output: str, *,
-    dry_run: bool, yes: bool, lock_wait: float | None, command: str,
+    ctx: click.Context,
+    /,
+    file: str,
+    variables: tuple[str, ...],
+    plugins: tuple[str, ...],
+    target: str | None,
+    reason: str | None,
+    ledger_location: str | None,
+    output: str,
+    *,
+    dry_run: bool,
+    yes: bool,
+    lock_wait: float | None,
+    command: str,
 ) -> None:
     from promoter.errors import ConfigurationError
     from promoter.run import RunOptions
@@ -330,8 +444,12 @@ def _promote(
     try:
         engine = _engine(hooks, ledger, lock_wait, command, confirm)
         options = RunOptions(
-            dry_run=dry_run, yes=yes, reason=reason, variables=values,
-            plugins=_absolute_specs(plugins), extra=_extra_options(ctx, _CORE_PROMOTE),
+            dry_run=dry_run,
+            yes=yes,
+            reason=reason,
+            variables=values,
+            plugins=_absolute_specs(plugins),
+            extra=_extra_options(ctx, _CORE_PROMOTE),
         )
         run = engine.context(loaded, target=target, options=options)
         with _terminate_as_interrupt():
@@ -348,8 +466,13 @@ def _promote(
 
 
 def _reopen(
-    ctx: click.Context, run_id: str, ledger: SQLiteLedger, plugins: tuple[str, ...], command: str,
-    *, allow_changed: bool,
+    ctx: click.Context,
+    run_id: str,
+    ledger: SQLiteLedger,
+    plugins: tuple[str, ...],
+    command: str,
+    *,
+    allow_changed: bool,
 ) -> tuple[Engine, Any, Any]:
     """The engine, run context and record of an earlier run (its pipeline and plugins reloaded)."""
     from promoter.errors import RunStateError
@@ -365,29 +488,48 @@ def _reopen(
             hint="restore it (git), or pass --force to continue with the file as it is now",
         )
     engine = _engine(hooks, ledger, ctx.params.get("lock_wait"), command)
-    extra = {k: v for k, v in record.options.items() if k not in {"target", "plugins", "cli_plugins"}}
+    extra = {
+        k: v for k, v in record.options.items() if k not in {"target", "plugins", "cli_plugins"}
+    }
     options = RunOptions(
-        yes=True, reason=record.reason, variables=dict(record.variables),
-        plugins=(*stored_plugins, *plugins), extra=extra,
+        yes=True,
+        reason=record.reason,
+        variables=dict(record.variables),
+        plugins=(*stored_plugins, *plugins),
+        extra=extra,
     )
     run = engine.context(
-        loaded, target=record.options.get("target"), options=options, run_id=record.id,
+        loaded,
+        target=record.options.get("target"),
+        options=options,
+        run_id=record.id,
     )
     return engine, run, record
 
 
 @click.command()
 @click.argument("run_id", metavar="RUN")
-@click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
-              help="Load another plugin (the run's own -p plugins are loaded again).")
+@click.option(
+    "-p",
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE",
+    help="Load another plugin (the run's own -p plugins are loaded again).",
+)
 @click.option("--force", is_flag=True, help="Resume even if the pipeline file changed.")
 @lock_wait_option
 @ledger_option
 @output_option
 @click.pass_context
 def resume(
-    ctx: click.Context, run_id: str, plugins: tuple[str, ...], force: bool,
-    lock_wait: float | None, ledger_location: str | None, output: str,
+    ctx: click.Context,
+    run_id: str,
+    plugins: tuple[str, ...],
+    force: bool,
+    lock_wait: float | None,
+    ledger_location: str | None,
+    output: str,
 ) -> None:
     """Continue an interrupted run (Ctrl-C, or a process that died) from where it stopped.
 
@@ -406,17 +548,30 @@ def resume(
 @click.command()
 @click.argument("run_id", metavar="RUN")
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
-@click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE",
-              help="Load another plugin (the run's own -p plugins are loaded again).")
-@click.option("--force", is_flag=True,
-              help="Roll back even though a later run changed the same target.")
+@click.option(
+    "-p",
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE",
+    help="Load another plugin (the run's own -p plugins are loaded again).",
+)
+@click.option(
+    "--force", is_flag=True, help="Roll back even though a later run changed the same target."
+)
 @lock_wait_option
 @ledger_option
 @output_option
 @click.pass_context
 def rollback(
-    ctx: click.Context, run_id: str, reason: str | None, plugins: tuple[str, ...], force: bool,
-    lock_wait: float | None, ledger_location: str | None, output: str,
+    ctx: click.Context,
+    run_id: str,
+    reason: str | None,
+    plugins: tuple[str, ...],
+    force: bool,
+    lock_wait: float | None,
+    ledger_location: str | None,
+    output: str,
 ) -> None:
     """Restore the target to the snapshot taken before RUN applied (today or a week later).
 
@@ -481,19 +636,35 @@ def show(run_id: str, ledger_location: str | None, output: str) -> None:
     finally:
         ledger.close()
     if output == "json":
-        click.echo(json.dumps({
-            "run": record.model_dump(mode="json"), "stages": events,
-            "progress": [p.model_dump(mode="json") for p in progress],
-            "has_snapshot": has_snapshot, **docs,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "run": record.model_dump(mode="json"),
+                    "stages": events,
+                    "progress": [p.model_dump(mode="json") for p in progress],
+                    "has_snapshot": has_snapshot,
+                    **docs,
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"run {record.id}: {record.status.value}" + (f" (exit {record.exit_code})" if record.exit_code is not None else ""))
+    click.echo(
+        f"run {record.id}: {record.status.value}"
+        + (f" (exit {record.exit_code})" if record.exit_code is not None else "")
+    )
     if record.message:
         click.echo(f"  {record.message}")
-    click.echo(f"  pipeline {record.pipeline_name} ({record.pipeline_file}, sha256 {record.pipeline_sha256[:12]})")
-    click.echo(f"  {record.source} -> {record.target}, by {record.user}@{record.host}, {record.created_at}")
-    click.echo(f"  reason: {record.reason or '-'}; versions: "
-               + ", ".join(f"{k}={v}" for k, v in record.versions.items()))
+    click.echo(
+        f"  pipeline {record.pipeline_name} ({record.pipeline_file}, sha256 {record.pipeline_sha256[:12]})"
+    )
+    click.echo(
+        f"  {record.source} -> {record.target}, by {record.user}@{record.host}, {record.created_at}"
+    )
+    click.echo(
+        f"  reason: {record.reason or '-'}; versions: "
+        + ", ".join(f"{k}={v}" for k, v in record.versions.items())
+    )
     for event in events:
         if event["event"] == "started":
             continue
@@ -507,9 +678,13 @@ def show(run_id: str, ledger_location: str | None, output: str) -> None:
     if "plan" in docs:
         click.echo("  plan: " + ", ".join(f"{n} {a}" for a, n in _summary(docs["plan"]).items()))
     for gate in docs.get("gates", []):
-        click.echo(f"  gate {gate['gate']}: {'allowed' if gate['allowed'] else 'BLOCKED'} - {gate['reason']}")
+        click.echo(
+            f"  gate {gate['gate']}: {'allowed' if gate['allowed'] else 'BLOCKED'} - {gate['reason']}"
+        )
     for check in docs.get("checks", []):
-        click.echo(f"  check {check['name']}: {'passed' if check['passed'] else 'FAILED'} {check['message']}")
+        click.echo(
+            f"  check {check['name']}: {'passed' if check['passed'] else 'FAILED'} {check['message']}"
+        )
     if record.status.value == "interrupted":
         click.echo(f"  next: `promoter resume {record.id}` or `promoter rollback {record.id}`")
 
@@ -525,9 +700,16 @@ def _summary(plan: dict[str, Any]) -> dict[str, int]:
 
 
 @click.command()
-@click.option("-p", "--plugin", "plugins", multiple=True, metavar="MODULE", help="Also load this plugin.")
-@click.option("--pipeline", "file", default=None, type=click.Path(dir_okay=False),
-              help="Also load the local plugins of this pipeline file.")
+@click.option(
+    "-p", "--plugin", "plugins", multiple=True, metavar="MODULE", help="Also load this plugin."
+)
+@click.option(
+    "--pipeline",
+    "file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also load the local plugins of this pipeline file.",
+)
 @output_option
 @click.pass_context
 def plugins(ctx: click.Context, plugins: tuple[str, ...], file: str | None, output: str) -> None:
@@ -541,8 +723,9 @@ def plugins(ctx: click.Context, plugins: tuple[str, ...], file: str | None, outp
         return
     for info in infos:
         origin = info.origin
-        where = (f"{origin.distribution} {origin.version}" if origin.distribution
-                 else origin.location)
+        where = (
+            f"{origin.distribution} {origin.version}" if origin.distribution else origin.location
+        )
         click.echo(f"{info.name}  ({origin.source}: {where})")
         click.echo(f"    {', '.join(info.hooks) or '(no hooks)'}")
 
@@ -560,7 +743,9 @@ def unlock(target: str, reason: str | None, ledger_location: str | None, output:
     ledger = _ledger(ledger_location)
     try:
         if "/" not in target:
-            matches = [lock.target for lock in ledger.locks() if lock.target.split("/")[0] == target]
+            matches = [
+                lock.target for lock in ledger.locks() if lock.target.split("/")[0] == target
+            ]
             if len(matches) > 1:
                 raise ConfigurationError(
                     f"environment {target!r} has several locks: {', '.join(matches)}",
@@ -571,14 +756,30 @@ def unlock(target: str, reason: str | None, ledger_location: str | None, output:
     finally:
         ledger.close()
     if output == "json":
-        click.echo(json.dumps({
-            "target": target, "unlocked": previous is not None,
-            "previous_holder": previous.model_dump(mode="json") if previous else None,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "target": target,
+                    "unlocked": previous is not None,
+                    "previous_holder": previous.model_dump(mode="json") if previous else None,
+                },
+                indent=2,
+            )
+        )
     elif previous is None:
         click.echo(f"{target} was not locked")
     else:
         click.echo(f"unlocked {target} (was held by {previous.describe()}); recorded in the ledger")
 
 
-__all__ = ["history", "plan", "plugins", "promote", "resume", "rollback", "show", "unlock", "validate"]
+__all__ = [
+    "history",
+    "plan",
+    "plugins",
+    "promote",
+    "resume",
+    "rollback",
+    "show",
+    "unlock",
+    "validate",
+]

@@ -20,18 +20,40 @@ from promoter import hookspecs
 DOCS_FILE = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
 
 KINDS: list[tuple[str, tuple[str, ...]]] = [
-    ("Setup and registries", (
-        "promoter_configure", "promoter_add_cli_options", "promoter_register_pipeline_sections",
-    )),
-    ("Stages, in run order", (
-        "promoter_stage", "promoter_export", "promoter_map", "promoter_plan", "promoter_gate",
-        "promoter_snapshot", "promoter_apply", "promoter_verify", "promoter_rollback",
-        "promoter_report",
-    )),
-    ("Events", (
-        "promoter_run_started", "promoter_before_stage", "promoter_after_stage",
-        "promoter_on_stage_error", "promoter_progress", "promoter_run_finished",
-    )),
+    (
+        "Setup and registries",
+        (
+            "promoter_configure",
+            "promoter_add_cli_options",
+            "promoter_register_pipeline_sections",
+        ),
+    ),
+    (
+        "Stages, in run order",
+        (
+            "promoter_stage",
+            "promoter_export",
+            "promoter_map",
+            "promoter_plan",
+            "promoter_gate",
+            "promoter_snapshot",
+            "promoter_apply",
+            "promoter_verify",
+            "promoter_rollback",
+            "promoter_report",
+        ),
+    ),
+    (
+        "Events",
+        (
+            "promoter_run_started",
+            "promoter_before_stage",
+            "promoter_after_stage",
+            "promoter_on_stage_error",
+            "promoter_progress",
+            "promoter_run_finished",
+        ),
+    ),
 ]
 
 

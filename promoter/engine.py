@@ -141,7 +141,9 @@ class Engine:
         self.hooks = hooks
         self.ledger = ledger
         self.lock_wait = (
-            float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)) if lock_wait is None else lock_wait
+            float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT))
+            if lock_wait is None
+            else lock_wait
         )
         self.lock_lease = (
             float(os.environ.get(LOCK_LEASE_ENV, DEFAULT_LOCK_LEASE))
@@ -237,10 +239,15 @@ class Engine:
                 f"run {record.id} is {record.status.value}; only a promoted, interrupted or "
                 "incompletely rolled back run can be rolled back",
             )
-        wrote = {RunStatus.PROMOTED, RunStatus.INTERRUPTED, RunStatus.ROLLBACK_INCOMPLETE,
-                 RunStatus.RUNNING}
+        wrote = {
+            RunStatus.PROMOTED,
+            RunStatus.INTERRUPTED,
+            RunStatus.ROLLBACK_INCOMPLETE,
+            RunStatus.RUNNING,
+        }
         later = [
-            r for r in self.ledger.list_runs(limit=1000, target=record.target)
+            r
+            for r in self.ledger.list_runs(limit=1000, target=record.target)
             if r.created_at > record.created_at and r.status in wrote and not r.dry_run
         ]
         if later and not force:
@@ -277,9 +284,13 @@ class Engine:
         what = f"{type(exc).__name__}: {exc}" + (f" (plugin {plugin!r})" if plugin else "")
         if self.ledger.document(run.run_id, "snapshot") is None:
             return RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, f"{what}; nothing was written"
-        return RunStatus.INTERRUPTED, ExitCode.ROLLBACK_INCOMPLETE, (
-            f"{what}; the target may be partly promoted: `promoter resume {run.run_id}` or "
-            f"`promoter rollback {run.run_id}`"
+        return (
+            RunStatus.INTERRUPTED,
+            ExitCode.ROLLBACK_INCOMPLETE,
+            (
+                f"{what}; the target may be partly promoted: `promoter resume {run.run_id}` or "
+                f"`promoter rollback {run.run_id}`"
+            ),
         )
 
     # --- the run ----------------------------------------------------------------------------
@@ -298,7 +309,9 @@ class Engine:
             if snapshot is None or plan is None:
                 # A fresh run, or a resumed one that stopped before writing anything.
                 plan, gates = self._prepare(run)
-                snapshot = self._stage(run, "snapshot", lambda: self.hooks.snapshot(run=run, plan=plan))
+                snapshot = self._stage(
+                    run, "snapshot", lambda: self.hooks.snapshot(run=run, plan=plan)
+                )
                 self._save(run, "snapshot", snapshot)
             try:
                 self._stage(
@@ -360,7 +373,9 @@ class Engine:
         if run.dry_run:
             raise _Stop(RunStatus.PLANNED, ExitCode.OK, f"planned ({summary or 'no objects'})")
         if not plan.has_changes:
-            raise _Stop(RunStatus.NOTHING_TO_DO, ExitCode.OK, "nothing to do: the target is up to date")
+            raise _Stop(
+                RunStatus.NOTHING_TO_DO, ExitCode.OK, "nothing to do: the target is up to date"
+            )
         gates = self._stage(run, "gate", lambda: self.hooks.gate(run=run, plan=plan))
         self._save_list(run, "gates", gates)
         refused = [g for g in gates if not g.allowed]
@@ -368,7 +383,8 @@ class Engine:
             raise _Stop(
                 RunStatus.BLOCKED,
                 ExitCode.BLOCKED,
-                "blocked: " + "; ".join(
+                "blocked: "
+                + "; ".join(
                     f"{g.gate}: {g.reason}" + (f" ({g.hint})" if g.hint else "") for g in refused
                 ),
             )
@@ -376,7 +392,8 @@ class Engine:
             raise _Stop(RunStatus.BLOCKED, ExitCode.BLOCKED, "not confirmed; nothing written")
         if self._heartbeat is not None and self._heartbeat.lost:
             raise _Stop(
-                RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK,
+                RunStatus.FAILED,
+                ExitCode.FAILED_ROLLED_BACK,
                 "lost the target's lock (forced unlock?); nothing written",
             )
         return plan, gates
@@ -386,21 +403,32 @@ class Engine:
     ) -> tuple[RollbackResult | None, RunStatus, ExitCode, str]:
         try:
             result = self._stage(
-                run, "rollback",
+                run,
+                "rollback",
                 lambda: self.hooks.rollback(run=run, snapshot=snapshot, reason=reason),
             )
         except StageError as error:
-            return None, RunStatus.ROLLBACK_INCOMPLETE, ExitCode.ROLLBACK_INCOMPLETE, (
-                f"ROLLBACK INCOMPLETE: {error}; the target may be half-promoted: inspect it, then "
-                f"`promoter rollback {run.run_id}` again"
+            return (
+                None,
+                RunStatus.ROLLBACK_INCOMPLETE,
+                ExitCode.ROLLBACK_INCOMPLETE,
+                (
+                    f"ROLLBACK INCOMPLETE: {error}; the target may be half-promoted: inspect it, then "
+                    f"`promoter rollback {run.run_id}` again"
+                ),
             )
         self._save(run, "rollback", result)
         if result.complete:
             return result, RunStatus.ROLLED_BACK, clean_code, "rolled back to the snapshot"
         detail = "; ".join(result.differences) or result.message or "the target differs"
-        return result, RunStatus.ROLLBACK_INCOMPLETE, ExitCode.ROLLBACK_INCOMPLETE, (
-            f"ROLLBACK INCOMPLETE: {detail}; inspect the target, then "
-            f"`promoter rollback {run.run_id}` again"
+        return (
+            result,
+            RunStatus.ROLLBACK_INCOMPLETE,
+            ExitCode.ROLLBACK_INCOMPLETE,
+            (
+                f"ROLLBACK INCOMPLETE: {detail}; inspect the target, then "
+                f"`promoter rollback {run.run_id}` again"
+            ),
         )
 
     def _finish(
@@ -447,7 +475,8 @@ class Engine:
         hook = STAGE_HOOKS[name]
         implementers = self.hooks.implementers(hook)
         plugin = (
-            implementers[0] if name in FIRST_RESULT_STAGES and implementers
+            implementers[0]
+            if name in FIRST_RESULT_STAGES and implementers
             else ", ".join(implementers) or None
         )
         started = StageOutcome(stage=name, status=StageStatus.OK, plugin=plugin)
@@ -566,4 +595,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return str(value)
-

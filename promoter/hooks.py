@@ -157,8 +157,11 @@ class PromoterHooks:
 
     def before_stage(self, *, run: RunContext, stage: str) -> None:
         """``promoter_before_stage``; an exception fails the stage."""
-        self._call(stage, "promoter_before_stage",
-                   lambda: self.pm.hook.promoter_before_stage(run=run, stage=stage))
+        self._call(
+            stage,
+            "promoter_before_stage",
+            lambda: self.pm.hook.promoter_before_stage(run=run, stage=stage),
+        )
 
     def after_stage(self, *, run: RunContext, stage: str, outcome: StageOutcome) -> None:
         """``promoter_after_stage``."""
@@ -211,26 +214,35 @@ class PromoterHooks:
     def rollback(self, *, run: RunContext, snapshot: Snapshot, reason: str) -> RollbackResult:
         """``promoter_rollback`` -> whether the target equals the snapshot again."""
         return self._first(
-            "rollback", "promoter_rollback", RollbackResult,
-            run=run, snapshot=snapshot, reason=reason,
+            "rollback",
+            "promoter_rollback",
+            RollbackResult,
+            run=run,
+            snapshot=snapshot,
+            reason=reason,
         )
 
     def gate(self, *, run: RunContext, plan: Plan) -> list[GateDecision]:
         """``promoter_gate`` -> every plugin's decisions, flattened."""
-        results = self._call("gate", "promoter_gate",
-                             lambda: self.pm.hook.promoter_gate(run=run, plan=plan))
+        results = self._call(
+            "gate", "promoter_gate", lambda: self.pm.hook.promoter_gate(run=run, plan=plan)
+        )
         return _flatten("gate", results, GateDecision)
 
     def verify(self, *, run: RunContext, plan: Plan) -> list[CheckResult]:
         """``promoter_verify`` -> every plugin's check results, flattened."""
-        results = self._call("verify", "promoter_verify",
-                             lambda: self.pm.hook.promoter_verify(run=run, plan=plan))
+        results = self._call(
+            "verify", "promoter_verify", lambda: self.pm.hook.promoter_verify(run=run, plan=plan)
+        )
         return _flatten("verify", results, CheckResult)
 
     def report(self, *, run: RunContext, outcome: RunOutcome) -> None:
         """``promoter_report`` (every plugin)."""
-        self._call("report", "promoter_report",
-                   lambda: self.pm.hook.promoter_report(run=run, outcome=outcome))
+        self._call(
+            "report",
+            "promoter_report",
+            lambda: self.pm.hook.promoter_report(run=run, outcome=outcome),
+        )
 
 
 def _flatten(stage: str, results: list[Any], model: type[M]) -> list[M]:
@@ -241,6 +253,8 @@ def _flatten(stage: str, results: list[Any], model: type[M]) -> list[M]:
             if item is None:
                 continue
             if not isinstance(item, model):
-                raise StageError(stage, None, f"a plugin returned {item!r}, expected {model.__name__}")
+                raise StageError(
+                    stage, None, f"a plugin returned {item!r}, expected {model.__name__}"
+                )
             flat.append(item)
     return flat

@@ -357,18 +357,36 @@ class SQLiteLedger(Ledger):
                 self._db.execute(
                     "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
-                        record.id, record.created_at, record.user, record.host, record.pid,
-                        record.command, record.pipeline_name, record.pipeline_file,
-                        record.pipeline_sha256, record.source, record.target, record.reason,
-                        int(record.dry_run), json.dumps(record.versions),
-                        json.dumps(record.variables), json.dumps(record.options),
+                        record.id,
+                        record.created_at,
+                        record.user,
+                        record.host,
+                        record.pid,
+                        record.command,
+                        record.pipeline_name,
+                        record.pipeline_file,
+                        record.pipeline_sha256,
+                        record.source,
+                        record.target,
+                        record.reason,
+                        int(record.dry_run),
+                        json.dumps(record.versions),
+                        json.dumps(record.variables),
+                        json.dumps(record.options),
                     ),
                 )
                 self._db.execute(
                     "INSERT INTO run_status (run_id, at, status, exit_code, message, host, pid)"
                     " VALUES (?,?,?,?,?,?,?)",
-                    (record.id, record.created_at, record.status.value, record.exit_code,
-                     record.message, HOSTNAME, os.getpid()),
+                    (
+                        record.id,
+                        record.created_at,
+                        record.status.value,
+                        record.exit_code,
+                        record.message,
+                        HOSTNAME,
+                        os.getpid(),
+                    ),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -436,14 +454,25 @@ class SQLiteLedger(Ledger):
                 message = "the run's process is gone (killed or crashed); resume or roll it back"
             records.append(
                 RunRecord(
-                    id=row["id"], created_at=row["created_at"], user=row["user"],
-                    host=row["host"], pid=row["pid"], command=row["command"],
-                    pipeline_name=row["pipeline_name"], pipeline_file=row["pipeline_file"],
-                    pipeline_sha256=row["pipeline_sha256"], source=row["source"],
-                    target=row["target"], reason=row["reason"], dry_run=bool(row["dry_run"]),
+                    id=row["id"],
+                    created_at=row["created_at"],
+                    user=row["user"],
+                    host=row["host"],
+                    pid=row["pid"],
+                    command=row["command"],
+                    pipeline_name=row["pipeline_name"],
+                    pipeline_file=row["pipeline_file"],
+                    pipeline_sha256=row["pipeline_sha256"],
+                    source=row["source"],
+                    target=row["target"],
+                    reason=row["reason"],
+                    dry_run=bool(row["dry_run"]),
                     versions=json.loads(row["versions"]),
-                    variables=json.loads(row["variables"]), options=json.loads(row["options"]),
-                    status=status, exit_code=row["exit_code"], message=message,
+                    variables=json.loads(row["variables"]),
+                    options=json.loads(row["options"]),
+                    status=status,
+                    exit_code=row["exit_code"],
+                    message=message,
                     updated_at=row["updated_at"],
                 )
             )
@@ -464,8 +493,16 @@ class SQLiteLedger(Ledger):
         self._write(
             "INSERT INTO stage_events (run_id, at, stage, event, status, plugin, duration, messages)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, self._now(), outcome.stage, event, outcome.status.value, outcome.plugin,
-             outcome.duration, json.dumps(outcome.messages)),
+            (
+                run_id,
+                self._now(),
+                outcome.stage,
+                event,
+                outcome.status.value,
+                outcome.plugin,
+                outcome.duration,
+                json.dumps(outcome.messages),
+            ),
         )
 
     def stage_events(self, run_id: str) -> list[dict[str, Any]]:
@@ -499,8 +536,15 @@ class SQLiteLedger(Ledger):
         self._write(
             "INSERT INTO progress (run_id, at, stage, kind, key, status, message)"
             " VALUES (?,?,?,?,?,?,?)",
-            (run_id, event.at.isoformat(), event.stage, event.kind, event.key,
-             event.status.value, event.message),
+            (
+                run_id,
+                event.at.isoformat(),
+                event.stage,
+                event.kind,
+                event.key,
+                event.status.value,
+                event.message,
+            ),
         )
 
     def progress(self, run_id: str) -> list[ObjectProgress]:
@@ -519,9 +563,16 @@ class SQLiteLedger(Ledger):
         self._db.execute(
             "INSERT INTO lock_events (at, target, event, run_id, owner, host, pid, detail)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            (self._now(), target, event, lock.run_id if lock else None,
-             lock.owner if lock else None, lock.host if lock else None,
-             lock.pid if lock else None, detail),
+            (
+                self._now(),
+                target,
+                event,
+                lock.run_id if lock else None,
+                lock.owner if lock else None,
+                lock.host if lock else None,
+                lock.pid if lock else None,
+                detail,
+            ),
         )
 
     def _locks(self, target: str | None = None) -> list[LockInfo]:
@@ -544,18 +595,33 @@ class SQLiteLedger(Ledger):
                     current = next(iter(self._locks(target)), None)
                     if current is None or current.run_id == run_id or not current.holder_alive:
                         lock = LockInfo(
-                            target=target, run_id=run_id, owner=owner, host=HOSTNAME,
-                            pid=os.getpid(), acquired_at=self._now(),
+                            target=target,
+                            run_id=run_id,
+                            owner=owner,
+                            host=HOSTNAME,
+                            pid=os.getpid(),
+                            acquired_at=self._now(),
                             expires_at=time.time() + lease,
                         )
                         self._db.execute(
                             "INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?,?,?)",
-                            (target, run_id, owner, HOSTNAME, os.getpid(), lock.acquired_at,
-                             lock.expires_at),
+                            (
+                                target,
+                                run_id,
+                                owner,
+                                HOSTNAME,
+                                os.getpid(),
+                                lock.acquired_at,
+                                lock.expires_at,
+                            ),
                         )
                         if current is not None and current.run_id != run_id:
-                            self._lock_event(target, "taken-over", current,
-                                             f"stale lock taken over by run {run_id}")
+                            self._lock_event(
+                                target,
+                                "taken-over",
+                                current,
+                                f"stale lock taken over by run {run_id}",
+                            )
                         self._lock_event(target, "acquired", lock, "")
                         self._db.execute("COMMIT")
                         return lock
@@ -610,7 +676,9 @@ class SQLiteLedger(Ledger):
                 if current is not None:
                     self._db.execute("DELETE FROM locks WHERE target = ?", (target,))
                     self._lock_event(
-                        target, "forced", current,
+                        target,
+                        "forced",
+                        current,
                         f"unlocked by {by}@{HOSTNAME}" + (f": {reason}" if reason else ""),
                     )
                 self._db.execute("COMMIT")
@@ -651,14 +719,18 @@ class LockHeartbeat:
         self._run_id = run_id
         self._lease = lease
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lock-heartbeat-{run_id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._beat, name=f"lock-heartbeat-{run_id}", daemon=True
+        )
         self.lost = False
 
     def _beat(self) -> None:
         interval = max(self._lease / 3, 0.05)
         while not self._stop.wait(interval):
             try:
-                if not self._ledger.renew_lock(self._target, run_id=self._run_id, lease=self._lease):
+                if not self._ledger.renew_lock(
+                    self._target, run_id=self._run_id, lease=self._lease
+                ):
                     self.lost = True
                     return
             except sqlite3.Error:

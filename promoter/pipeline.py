@@ -105,9 +105,7 @@ class SecretRef:
     def __get_pydantic_core_schema__(
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        from_str = core_schema.no_info_after_validator_function(
-            cls.parse, core_schema.str_schema()
-        )
+        from_str = core_schema.no_info_after_validator_function(cls.parse, core_schema.str_schema())
         return core_schema.union_schema(
             [core_schema.is_instance_schema(cls), from_str],
             serialization=core_schema.plain_serializer_function_ser_schema(str),
@@ -138,7 +136,9 @@ class Secrets:
         """Why ``ref`` cannot be resolved, or ``None`` when it can (the value is not kept)."""
         if ref.scheme == "env":
             if ref.name not in self.environ:
-                return f"secret {ref} cannot be resolved: environment variable {ref.name} is not set"
+                return (
+                    f"secret {ref} cannot be resolved: environment variable {ref.name} is not set"
+                )
             return None
         path = self._path(ref)
         if not path.is_file():
@@ -422,7 +422,9 @@ def collect_sections(hooks: PromoterHooks) -> SectionRegistry:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise PluginError(owner, f"section {name!r}: {model!r} is not a pydantic model")
         if name in CORE_SECTIONS:
-            raise PluginError(owner, f"plugin {owner!r} registers section {name!r}, a built-in section")
+            raise PluginError(
+                owner, f"plugin {owner!r} registers section {name!r}, a built-in section"
+            )
         if name in registry:
             other = registry[name][1]
             raise PluginError(
@@ -535,7 +537,11 @@ def _render(
         keep_trailing_newline=True,
         autoescape=False,
     )
-    context: dict[str, Any] = {**variables, "vars": variables, "env": _EnvironmentVariables(environ)}
+    context: dict[str, Any] = {
+        **variables,
+        "vars": variables,
+        "env": _EnvironmentVariables(environ),
+    }
     try:
         return jinja.from_string(text).render(context)
     except jinja2.TemplateSyntaxError as exc:
@@ -682,24 +688,31 @@ def _semantic_problems(pipeline: Pipeline, locator: _Locator) -> list[PipelinePr
     seen: dict[str, int] = {}
     for index, target in enumerate(pipeline.targets):
         if target.environment in seen:
-            problems.append(locator.problem(
-                ("targets", index, "environment"),
-                f"target environment {target.environment!r} is listed twice "
-                f"(also targets[{seen[target.environment]}])",
-            ))
+            problems.append(
+                locator.problem(
+                    ("targets", index, "environment"),
+                    f"target environment {target.environment!r} is listed twice "
+                    f"(also targets[{seen[target.environment]}])",
+                )
+            )
         seen.setdefault(target.environment, index)
-        if target.environment == pipeline.source.environment and pipeline.target_ref(
-            target
-        ) == pipeline.source_ref():
-            problems.append(locator.problem(
-                ("targets", index),
-                "the target is the source itself; name another environment or workspace",
-            ))
+        if (
+            target.environment == pipeline.source.environment
+            and pipeline.target_ref(target) == pipeline.source_ref()
+        ):
+            problems.append(
+                locator.problem(
+                    ("targets", index),
+                    "the target is the source itself; name another environment or workspace",
+                )
+            )
     if pipeline.kind == "hotfix" and len(pipeline.artifacts) != 1:
-        problems.append(locator.problem(
-            ("artifacts",),
-            f"a hotfix pipeline promotes exactly one artifact, this one lists {len(pipeline.artifacts)}",
-        ))
+        problems.append(
+            locator.problem(
+                ("artifacts",),
+                f"a hotfix pipeline promotes exactly one artifact, this one lists {len(pipeline.artifacts)}",
+            )
+        )
     for index, spec in enumerate(pipeline.plugins):
         if not spec.strip():
             problems.append(locator.problem(("plugins", index), "empty plugin name"))
@@ -719,7 +732,9 @@ def _load_local_plugins(
         try:
             name = hooks.pm.load_module(spec.strip(), base_dir=base_dir, source="pipeline")
         except PluginError as exc:
-            raise PipelineError([locator.problem(("plugins", index), exc.message)], hint=exc.hint) from exc
+            raise PipelineError(
+                [locator.problem(("plugins", index), exc.message)], hint=exc.hint
+            ) from exc
         if name is not None:
             names.append(name)
     try:
@@ -772,7 +787,9 @@ class _Locator:
                 continue
             seen.add(key)
             problems.append(
-                PipelineProblem(self.display, self.line(loc), key or None, _message(error, model, loc, prefix))
+                PipelineProblem(
+                    self.display, self.line(loc), key or None, _message(error, model, loc, prefix)
+                )
             )
         return problems
 
@@ -818,7 +835,7 @@ def _message(
     if kind == "missing":
         return "field required"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[len(prefix):-1])
+        allowed = _allowed_keys(model, loc[len(prefix) : -1])
         message = "unknown key"
         if allowed:
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -830,7 +847,7 @@ def _message(
         return "a secret reference is not allowed here; put secrets under parameters.secrets"
     msg = str(error["msg"])
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     return msg[:1].lower() + msg[1:]
 
 
@@ -888,4 +905,3 @@ def parse_variables(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise ValueError(f"--var {pair!r}: expected NAME=VALUE")
         result[key.strip()] = value
     return result
-

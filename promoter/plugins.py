@@ -198,10 +198,7 @@ class PromoterPluginManager(pluggy.PluginManager):
         for name, plugin in self.list_name_plugin():
             if plugin is None:
                 continue
-            hooks = sorted(
-                caller.name
-                for caller in self.get_hookcallers(plugin) or []
-            )
+            hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
             origin = self.origins.get(name, PluginOrigin(source="object", location=repr(plugin)))
             result.append(PluginInfo(name=name, origin=origin, hooks=tuple(hooks)))
         return result

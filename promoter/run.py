@@ -299,7 +299,15 @@ Stage = Literal[
     "export", "map", "plan", "gate", "snapshot", "apply", "verify", "rollback", "report"
 ]
 STAGES: tuple[Stage, ...] = (
-    "export", "map", "plan", "gate", "snapshot", "apply", "verify", "rollback", "report"
+    "export",
+    "map",
+    "plan",
+    "gate",
+    "snapshot",
+    "apply",
+    "verify",
+    "rollback",
+    "report",
 )
 """Every stage, in run order (rollback runs only when apply or verify failed)."""
 

@@ -11,8 +11,13 @@ import click
 from promoter.hookspecs import hookimpl
 from promoter.run import ObjectProgress, ObjectStatus, RunContext, RunOutcome, StageOutcome
 
-_MARKS = {"ok": "ok", "failed": "FAILED", "blocked": "blocked", "skipped": "skipped",
-          "interrupted": "interrupted"}
+_MARKS = {
+    "ok": "ok",
+    "failed": "FAILED",
+    "blocked": "blocked",
+    "skipped": "skipped",
+    "interrupted": "interrupted",
+}
 
 
 @hookimpl(trylast=True)

@@ -37,14 +37,18 @@ def render_markdown(run: RunContext, outcome: RunOutcome) -> str:
         lines += ["", "Plan: " + ", ".join(f"{n} {a}" for a, n in outcome.plan_summary.items())]
     if outcome.checks:
         lines += ["", "| check | passed | message |", "|---|---|---|"]
-        lines += [f"| {c.name} | {'yes' if c.passed else 'NO'} | {c.message} |" for c in outcome.checks]
+        lines += [
+            f"| {c.name} | {'yes' if c.passed else 'NO'} | {c.message} |" for c in outcome.checks
+        ]
     return "\n".join(lines) + "\n"
 
 
 def render_junit(run: RunContext, outcome: RunOutcome) -> str:
     """Stages and checks as JUnit test cases."""
     suite = ElementTree.Element(
-        "testsuite", name=f"promoter.{run.pipeline.name}", tests=str(len(outcome.stages) + len(outcome.checks))
+        "testsuite",
+        name=f"promoter.{run.pipeline.name}",
+        tests=str(len(outcome.stages) + len(outcome.checks)),
     )
     failures = 0
     for stage in outcome.stages:
@@ -94,4 +98,6 @@ def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
     }
     for fmt in config.formats:
         ext, render = renderers[fmt]
-        (directory / f"{outcome.run_id}.{ext}").write_text(run.secrets.redact(render()), encoding="utf-8")
+        (directory / f"{outcome.run_id}.{ext}").write_text(
+            run.secrets.redact(render()), encoding="utf-8"
+        )

@@ -93,8 +93,13 @@ class Estate:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``promoter ARGS`` in the estate's directory."""
         result = subprocess.run(
-            [*PROMOTER, *args], cwd=self.root, env=self.env(**env), capture_output=True,
-            text=True, timeout=timeout, check=False,
+            [*PROMOTER, *args],
+            cwd=self.root,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if check is not None:
             assert result.returncode == check, (result.returncode, result.stdout, result.stderr)
@@ -103,8 +108,12 @@ class Estate:
     def popen(self, *args: str, **env: str) -> subprocess.Popen[str]:
         """Start ``promoter ARGS`` in the background."""
         return subprocess.Popen(
-            [*PROMOTER, *args], cwd=self.root, env=self.env(**env), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            [*PROMOTER, *args],
+            cwd=self.root,
+            env=self.env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
 
@@ -128,7 +137,10 @@ class Harness:
     hooks: PromoterHooks | None = None
 
     def load(
-        self, pipeline: Path, *plugins: object, variables: dict[str, str] | None = None,
+        self,
+        pipeline: Path,
+        *plugins: object,
+        variables: dict[str, str] | None = None,
         disabled: Sequence[str] = (),
     ) -> LoadedPipeline:
         pm = get_plugin_manager(load_entrypoints=False, extra=list(plugins), disabled=disabled)
@@ -140,12 +152,18 @@ class Harness:
         assert self.hooks is not None
         return Engine(self.hooks, self.ledger, lock_wait=0, lock_lease=10, command=command)
 
-    def context(self, loaded: LoadedPipeline, *, target: str | None = None, **options: Any) -> RunContext:
+    def context(
+        self, loaded: LoadedPipeline, *, target: str | None = None, **options: Any
+    ) -> RunContext:
         return self.engine().context(loaded, target=target, options=RunOptions(yes=True, **options))
 
     def promote(
-        self, pipeline: Path, *plugins: object, target: str | None = None,
-        disabled: Sequence[str] = (), **options: Any,
+        self,
+        pipeline: Path,
+        *plugins: object,
+        target: str | None = None,
+        disabled: Sequence[str] = (),
+        **options: Any,
     ) -> RunOutcome:
         loaded = self.load(pipeline, *plugins, disabled=disabled)
         engine = self.engine()

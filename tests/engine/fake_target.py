@@ -98,7 +98,10 @@ def promoter_export(run: RunContext) -> ExportBundle:
     objects = read_objects(_path(run, _config(run).source))
     return ExportBundle(
         source=run.source,
-        objects=[ExportedObject(kind=_split(r)[0], key=_split(r)[1], body=b) for r, b in sorted(objects.items())],
+        objects=[
+            ExportedObject(kind=_split(r)[0], key=_split(r)[1], body=b)
+            for r, b in sorted(objects.items())
+        ],
     )
 
 
@@ -131,7 +134,16 @@ def promoter_plan(run: RunContext, mapping: Mapping) -> Plan:
             for k in sorted({*obj.body, *(before or {})})
             if (before or {}).get(k) != obj.body.get(k)
         ]
-        changes.append(Change(kind=obj.kind, key=obj.key, action=action, before=before, after=obj.body, fields=fields))
+        changes.append(
+            Change(
+                kind=obj.kind,
+                key=obj.key,
+                action=action,
+                before=before,
+                after=obj.body,
+                fields=fields,
+            )
+        )
     return Plan(target=run.target, changes=changes)
 
 
@@ -140,7 +152,10 @@ def promoter_snapshot(run: RunContext, plan: Plan) -> Snapshot:
     current = read_objects(_path(run, _config(run).target))
     return Snapshot(
         target=run.target,
-        entries=[SnapshotEntry(kind=c.kind, key=c.key, body=current.get(f"{c.kind}:{c.key}")) for c in plan.pending],
+        entries=[
+            SnapshotEntry(kind=c.kind, key=c.key, body=current.get(f"{c.kind}:{c.key}"))
+            for c in plan.pending
+        ],
     )
 
 
@@ -182,7 +197,9 @@ def promoter_verify(run: RunContext, plan: Plan) -> list[CheckResult]:
     same = all(current.get(f"{c.kind}:{c.key}") == c.after for c in plan.pending)
     if config.fail_verify:
         return [CheckResult(name="fake:smoke", passed=False, message="injected smoke failure")]
-    return [CheckResult(name="fake:read-back", passed=same, message="" if same else "target differs")]
+    return [
+        CheckResult(name="fake:read-back", passed=same, message="" if same else "target differs")
+    ]
 
 
 @hookimpl(trylast=True)
@@ -203,4 +220,8 @@ def promoter_rollback(run: RunContext, snapshot: Snapshot, reason: str) -> Rollb
     differences = [
         f"{e.kind}:{e.key}" for e in snapshot.entries if after.get(f"{e.kind}:{e.key}") != e.body
     ]
-    return RollbackResult(complete=not differences, restored=[e.ref for e in snapshot.entries], differences=differences)
+    return RollbackResult(
+        complete=not differences,
+        restored=[e.ref for e in snapshot.entries],
+        differences=differences,
+    )

@@ -54,8 +54,18 @@ def test_promote_plan_history_show(estate: Estate) -> None:
     planned = estate.cli("plan", "release.yaml", check=0)
     assert "3 create" in planned.stdout and "create    task:daily_load" in planned.stdout
     assert estate.target_objects() == {}
-    promoted = json.loads(estate.cli("promote", "release.yaml", "--yes", "--reason", "release 42",
-                                     "--output", "json", check=0).stdout)
+    promoted = json.loads(
+        estate.cli(
+            "promote",
+            "release.yaml",
+            "--yes",
+            "--reason",
+            "release 42",
+            "--output",
+            "json",
+            check=0,
+        ).stdout
+    )
     assert promoted["status"] == "promoted" and promoted["exit_code"] == 0
     assert len(estate.target_objects()) == 3
     history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
@@ -104,8 +114,15 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
     ledger = estate.ledger()
     ledger._db.execute(
         "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
-        (TARGET, "ghost-run", "bob", "ci-runner-7", 4242, "2026-11-29T00:00:00+00:00",
-         time.time() + 600),
+        (
+            TARGET,
+            "ghost-run",
+            "bob",
+            "ci-runner-7",
+            4242,
+            "2026-11-29T00:00:00+00:00",
+            time.time() + 600,
+        ),
     )
     blocked = estate.cli("promote", "release.yaml", "--yes", "--lock-wait", "0", check=4)
     assert "locked by run ghost-run by bob@ci-runner-7 (pid 4242)" in blocked.stderr
@@ -120,8 +137,15 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
         # and a lock that is not stale yet is forced open with `promoter unlock`, recorded
         ledger._db.execute(
             "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
-            (TARGET, "ghost-2", "bob", "ci-runner-7", 4242, "2026-11-29T00:00:00+00:00",
-             time.time() + 600),
+            (
+                TARGET,
+                "ghost-2",
+                "bob",
+                "ci-runner-7",
+                4242,
+                "2026-11-29T00:00:00+00:00",
+                time.time() + 600,
+            ),
         )
     finally:
         ledger.close()
@@ -197,8 +221,11 @@ def test_a_killed_run_can_be_rolled_back_later(estate: Estate) -> None:
     run_id = kill_during_apply(estate)
     assert estate.target_objects() != original
 
-    rolled = json.loads(estate.cli("rollback", run_id, "--reason", "bad release", "--output",
-                                   "json", check=0).stdout)
+    rolled = json.loads(
+        estate.cli(
+            "rollback", run_id, "--reason", "bad release", "--output", "json", check=0
+        ).stdout
+    )
     assert rolled["status"] == "rolled-back"
     assert estate.target_objects() == original
     shown = json.loads(estate.cli("show", run_id, "--output", "json", check=0).stdout)
@@ -210,8 +237,9 @@ def test_a_killed_run_can_be_rolled_back_later(estate: Estate) -> None:
 
 def test_a_promoted_run_is_rolled_back_a_week_later(estate: Estate) -> None:
     estate.pipeline()
-    promoted = json.loads(estate.cli("promote", "release.yaml", "--yes", "--output", "json",
-                                     check=0).stdout)
+    promoted = json.loads(
+        estate.cli("promote", "release.yaml", "--yes", "--output", "json", check=0).stdout
+    )
     assert len(estate.target_objects()) == 3
     estate.cli("rollback", promoted["run_id"], check=0)
     assert estate.target_objects() == {}
@@ -248,6 +276,7 @@ def test_plan_json_contains_the_changes(estate: Estate) -> None:
     document = json.loads(estate.cli("plan", "release.yaml", "--output", "json", check=0).stdout)
     assert document["status"] == "planned"
     assert [(c["action"], c["kind"], c["key"]) for c in document["plan"]["changes"]] == [
-        ("create", "connection", "warehouse"), ("create", "task", "daily_load"),
+        ("create", "connection", "warehouse"),
+        ("create", "task", "daily_load"),
         ("create", "task", "ledger_sync"),
     ]

@@ -66,7 +66,14 @@ def test_stages_run_in_order_and_the_ledger_records_them(estate: Estate, harness
     assert outcome.status is RunStatus.PROMOTED
     assert outcome.exit_code == ExitCode.OK
     assert recorder.stages() == [
-        "export", "map", "plan", "gate", "snapshot", "apply", "verify", "report"
+        "export",
+        "map",
+        "plan",
+        "gate",
+        "snapshot",
+        "apply",
+        "verify",
+        "report",
     ]
     assert [o.stage for o in recorder.outcomes] == recorder.stages()
     assert recorder.outcomes[0].plugin == "fake_target"
@@ -78,11 +85,15 @@ def test_stages_run_in_order_and_the_ledger_records_them(estate: Estate, harness
     assert record.status is RunStatus.PROMOTED
     assert (record.source, record.target) == ("dev/Finance", "test/Finance")
     assert record.versions == {"daily_load": "latest"}
-    finished = [e["stage"] for e in harness.ledger.stage_events(outcome.run_id) if e["event"] == "finished"]
+    finished = [
+        e["stage"] for e in harness.ledger.stage_events(outcome.run_id) if e["event"] == "finished"
+    ]
     assert finished == recorder.stages()
     plan = Plan.model_validate_json(harness.ledger.document(outcome.run_id, "plan") or "")
     assert plan.summary()["create"] == 3
-    snapshot = Snapshot.model_validate_json(harness.ledger.document(outcome.run_id, "snapshot") or "")
+    snapshot = Snapshot.model_validate_json(
+        harness.ledger.document(outcome.run_id, "snapshot") or ""
+    )
     assert {e.body for e in snapshot.entries} == {None}
     assert harness.ledger.get_lock("test/Finance") is None  # released
 
@@ -186,8 +197,13 @@ def test_a_wrapper_sees_every_stage_and_its_result(estate: Estate, harness: Harn
     wrapper = StageWrapper()
     harness.promote(estate.pipeline(), wrapper)
     assert wrapper.seen == [
-        ("export", "ExportBundle"), ("map", "Mapping"), ("plan", "Plan"), ("gate", "list"),
-        ("snapshot", "Snapshot"), ("apply", "ApplyResult"), ("verify", "list"),
+        ("export", "ExportBundle"),
+        ("map", "Mapping"),
+        ("plan", "Plan"),
+        ("gate", "list"),
+        ("snapshot", "Snapshot"),
+        ("apply", "ApplyResult"),
+        ("verify", "list"),
         ("report", "NoneType"),
     ]
 
@@ -260,7 +276,8 @@ def test_exception_in_rollback_exits_3_and_the_ledger_says_so(
     assert "injected rollback failure" in record.message
     errors = [e for e in harness.ledger.stage_events(outcome.run_id) if e["event"] == "error"]
     assert [(e["stage"], e["plugin"]) for e in errors] == [
-        ("apply", "fake_target"), ("rollback", "fake_target")
+        ("apply", "fake_target"),
+        ("rollback", "fake_target"),
     ]
 
 
@@ -276,7 +293,10 @@ def test_an_exception_names_the_plugin_that_raised(estate: Estate, harness: Harn
     outcome = harness.promote(estate.pipeline(), Broken(), recorder)
     assert outcome.status is RunStatus.FAILED
     assert outcome.exit_code == 1
-    assert "stage 'plan' (plugin 'broken_planner') failed: ValueError: cannot read the target" in outcome.message
+    assert (
+        "stage 'plan' (plugin 'broken_planner') failed: ValueError: cannot read the target"
+        in outcome.message
+    )
     assert "snapshot" not in recorder.stages() and estate.target_objects() == {}
 
 
@@ -346,8 +366,16 @@ def test_builtin_gates_can_be_disabled_by_name(estate: Estate, harness: Harness)
 
 
 def test_freeze_window_blocks_the_frozen_environment_only(estate: Estate, harness: Harness) -> None:
-    gates = {"freeze": [{"start": "2000-01-01T00:00:00Z", "end": "2999-01-01T00:00:00Z",
-                         "environments": ["prod"], "reason": "year-end close"}]}
+    gates = {
+        "freeze": [
+            {
+                "start": "2000-01-01T00:00:00Z",
+                "end": "2999-01-01T00:00:00Z",
+                "environments": ["prod"],
+                "reason": "year-end close",
+            }
+        ]
+    }
     path = estate.pipeline(gates=gates)
     frozen = harness.promote(path, target="prod")
     assert frozen.exit_code == ExitCode.BLOCKED and "year-end close" in frozen.message
@@ -388,8 +416,10 @@ def test_secrets_are_never_stored_resolved(
     estate: Estate, harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_DB_PASSWORD", "s3cr3t-value-42")
-    path = estate.pipeline(fake={"leak_secret": "${env:FAKE_DB_PASSWORD}"},
-                           parameters={"secrets": {"DB_PASSWORD": "${env:FAKE_DB_PASSWORD}"}})
+    path = estate.pipeline(
+        fake={"leak_secret": "${env:FAKE_DB_PASSWORD}"},
+        parameters={"secrets": {"DB_PASSWORD": "${env:FAKE_DB_PASSWORD}"}},
+    )
     outcome = harness.promote(path)
     assert outcome.exit_code == ExitCode.FAILED_ROLLED_BACK
     assert "cannot connect with password ***" in outcome.message
@@ -447,7 +477,10 @@ def test_a_failing_progress_listener_is_named(estate: Estate, harness: Harness) 
 
     outcome = harness.promote(estate.pipeline(), BadListener(), recorder, ErrorSpy())
     assert outcome.status is RunStatus.ROLLED_BACK
-    assert "stage 'apply' (plugin 'bad_listener') failed: OSError: dashboard unreachable" in outcome.message
+    assert (
+        "stage 'apply' (plugin 'bad_listener') failed: OSError: dashboard unreachable"
+        in outcome.message
+    )
     assert errors == [("apply", "bad_listener")]
 
 

@@ -29,9 +29,17 @@ def ledger(tmp_path: Path) -> Iterator[SQLiteLedger]:
 
 def record(run_id: str, pid: int | None = None) -> RunRecord:
     return RunRecord(
-        id=run_id, created_at="2026-11-29T00:00:00+00:00", user="alice", host=HOSTNAME,
-        pid=pid or os.getpid(), command="promote", pipeline_name="p", pipeline_file="/p.yaml",
-        pipeline_sha256="0" * 64, source="dev/Finance", target=TARGET,
+        id=run_id,
+        created_at="2026-11-29T00:00:00+00:00",
+        user="alice",
+        host=HOSTNAME,
+        pid=pid or os.getpid(),
+        command="promote",
+        pipeline_name="p",
+        pipeline_file="/p.yaml",
+        pipeline_sha256="0" * 64,
+        source="dev/Finance",
+        target=TARGET,
     )
 
 
@@ -44,15 +52,26 @@ def dead_pid() -> int:
 def insert_foreign_lock(db: SQLiteLedger, *, expires_in: float, host: str = "ci-runner-7") -> None:
     db._db.execute(
         "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
-        (TARGET, "other-run", "bob", host, 4242, "2026-11-29T00:00:00+00:00", time.time() + expires_in),
+        (
+            TARGET,
+            "other-run",
+            "bob",
+            host,
+            4242,
+            "2026-11-29T00:00:00+00:00",
+            time.time() + expires_in,
+        ),
     )
 
 
 def test_history_is_append_only(ledger: SQLiteLedger) -> None:
     ledger.create_run(record("r1"))
     ledger.set_status("r1", RunStatus.PROMOTED, exit_code=0, message="done")
-    for statement in ("UPDATE runs SET user = 'mallory'", "DELETE FROM run_status",
-                      "UPDATE run_status SET status = 'promoted'"):
+    for statement in (
+        "UPDATE runs SET user = 'mallory'",
+        "DELETE FROM run_status",
+        "UPDATE run_status SET status = 'promoted'",
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             ledger._db.execute(statement)
     run = ledger.get_run("r1")
@@ -83,7 +102,10 @@ def test_a_second_run_fails_naming_the_holder(ledger: SQLiteLedger, tmp_path: Pa
         with pytest.raises(LockHeld) as info:
             other.acquire_lock(TARGET, run_id="r2", owner="bob", lease=60, wait=0.3)
         assert time.monotonic() - started >= 0.3  # it waited, bounded
-        assert f"target {TARGET} is locked by run r1 by alice@{HOSTNAME} (pid {os.getpid()})" in str(info.value)
+        assert (
+            f"target {TARGET} is locked by run r1 by alice@{HOSTNAME} (pid {os.getpid()})"
+            in str(info.value)
+        )
         assert "promoter unlock" in str(info.value)
     finally:
         other.close()
@@ -110,7 +132,10 @@ def test_a_stale_lock_is_taken_over_after_its_lease(ledger: SQLiteLedger) -> Non
     lock = ledger.acquire_lock(TARGET, run_id="r2", owner="alice", lease=60, wait=5)
     assert lock.run_id == "r2"
     events = ledger.lock_events(TARGET)
-    assert [(e["event"], e["run_id"]) for e in events] == [("taken-over", "other-run"), ("acquired", "r2")]
+    assert [(e["event"], e["run_id"]) for e in events] == [
+        ("taken-over", "other-run"),
+        ("acquired", "r2"),
+    ]
 
 
 def test_a_lock_of_a_dead_process_on_this_host_is_taken_over(ledger: SQLiteLedger) -> None:
@@ -144,7 +169,8 @@ def test_a_running_run_whose_process_died_is_interrupted(ledger: SQLiteLedger) -
     pid = dead_pid()
     ledger._db.execute(
         "INSERT INTO run_status (run_id, at, status, exit_code, message, host, pid)"
-        " VALUES ('alive', 'now', 'running', NULL, '', ?, ?)", (HOSTNAME, pid),
+        " VALUES ('alive', 'now', 'running', NULL, '', ?, ?)",
+        (HOSTNAME, pid),
     )
     run = ledger.get_run("alive")
     assert run.status is RunStatus.INTERRUPTED

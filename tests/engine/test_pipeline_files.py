@@ -50,60 +50,169 @@ def edit(*replacements: tuple[str, str]) -> str:
 # (id, pipeline text, line, key, a fragment of the message)
 BROKEN: list[tuple[str, str, int, str | None, str]] = [
     ("yaml-syntax", edit(("  formats: []", "  formats: [json")), 16, None, "YAML syntax error"),
-    ("yaml-duplicate-key", edit(("kind: release\n", "kind: release\nkind: hotfix\n")), 3, None,
-     "duplicate key"),
-    ("yaml-bad-indent", edit(("    version: latest", "   version: latest")), 11, None,
-     "YAML syntax error"),
-    ("unknown-top-level-key", edit(("apply:", "artefacts: []\napply:")), 12, "artefacts",
-     "unknown key"),
-    ("unknown-nested-key", edit(("  concurrency: 4", "  concurency: 4")), 13, "apply.concurency",
-     "did you mean 'concurrency'?"),
-    ("wrong-type", edit(("  concurrency: 4", "  concurrency: many")), 13, "apply.concurrency",
-     "valid integer"),
-    ("out-of-range", edit(("  concurrency: 4", "  concurrency: 0")), 13, "apply.concurrency",
-     "greater than or equal to 1"),
-    ("missing-nested-field", edit(("  - environment: prod", "  - approval: required")), 8,
-     "targets[1].environment", "field required"),
-    ("missing-section", edit(("source:\n  environment: dev\n  workspace: Finance\n", "")), 1,
-     "source", "field required"),
+    (
+        "yaml-duplicate-key",
+        edit(("kind: release\n", "kind: release\nkind: hotfix\n")),
+        3,
+        None,
+        "duplicate key",
+    ),
+    (
+        "yaml-bad-indent",
+        edit(("    version: latest", "   version: latest")),
+        11,
+        None,
+        "YAML syntax error",
+    ),
+    (
+        "unknown-top-level-key",
+        edit(("apply:", "artefacts: []\napply:")),
+        12,
+        "artefacts",
+        "unknown key",
+    ),
+    (
+        "unknown-nested-key",
+        edit(("  concurrency: 4", "  concurency: 4")),
+        13,
+        "apply.concurency",
+        "did you mean 'concurrency'?",
+    ),
+    (
+        "wrong-type",
+        edit(("  concurrency: 4", "  concurrency: many")),
+        13,
+        "apply.concurrency",
+        "valid integer",
+    ),
+    (
+        "out-of-range",
+        edit(("  concurrency: 4", "  concurrency: 0")),
+        13,
+        "apply.concurrency",
+        "greater than or equal to 1",
+    ),
+    (
+        "missing-nested-field",
+        edit(("  - environment: prod", "  - approval: required")),
+        8,
+        "targets[1].environment",
+        "field required",
+    ),
+    (
+        "missing-section",
+        edit(("source:\n  environment: dev\n  workspace: Finance\n", "")),
+        1,
+        "source",
+        "field required",
+    ),
     ("bad-enum", edit(("kind: release", "kind: patch")), 2, "kind", "'release' or 'hotfix'"),
-    ("empty-list", edit(("artifacts:\n  - name: daily_load\n    version: latest\n",
-                         "artifacts: []\n")), 9, "artifacts", "at least 1 item"),
-    ("jinja-syntax", edit(("    version: latest", "    version: {% if %}")), 11,
-     "artifacts[0].version", "template syntax error"),
-    ("undefined-variable", edit(("    version: latest", '    version: "{{ version }}"')), 11,
-     "artifacts[0].version", "'version' is undefined"),
-    ("undefined-env-variable", edit(("  workspace: Finance", "  workspace: {{ env.NOT_SET_XYZ }}")),
-     5, "source.workspace", "environment variable 'NOT_SET_XYZ' is not set"),
-    ("unresolvable-env-secret",
-     BASE + "parameters:\n  secrets:\n    DB_PASSWORD: ${env:NOT_SET_SECRET_XYZ}\n", 23,
-     "parameters.secrets.DB_PASSWORD", "environment variable NOT_SET_SECRET_XYZ is not set"),
-    ("unresolvable-file-secret", BASE + "values:\n  token: ${file:secrets/missing.txt}\n", 22,
-     "values.token", "does not exist"),
-    ("unknown-secret-scheme", BASE + "values:\n  token: ${vault:finance/db}\n", 22, "values.token",
-     "not a valid secret reference"),
-    ("secret-where-plain-text", edit(("  workspace: Finance", "  workspace: ${env:HOME}")), 5,
-     "source.workspace", "secret reference is not allowed here"),
-    ("hotfix-two-artifacts", edit(("kind: release", "kind: hotfix"),
-                                  ("    version: latest\n", "    version: latest\n  - name: other\n")),
-     9, "artifacts", "exactly one artifact"),
-    ("duplicate-target", edit(("  - environment: prod", "  - environment: test")), 8,
-     "targets[1].environment", "listed twice"),
-    ("freeze-window-backwards",
-     BASE + "gates:\n  freeze:\n    - start: 2026-02-01T00:00:00Z\n      end: 2026-01-01T00:00:00Z\n",
-     23, "gates.freeze[0]", "end must be after start"),
-    ("plugin-section-wrong-type", BASE + "  apply_delay: slow\n", 21, "fake.apply_delay",
-     "valid number"),
+    (
+        "empty-list",
+        edit(("artifacts:\n  - name: daily_load\n    version: latest\n", "artifacts: []\n")),
+        9,
+        "artifacts",
+        "at least 1 item",
+    ),
+    (
+        "jinja-syntax",
+        edit(("    version: latest", "    version: {% if %}")),
+        11,
+        "artifacts[0].version",
+        "template syntax error",
+    ),
+    (
+        "undefined-variable",
+        edit(("    version: latest", '    version: "{{ version }}"')),
+        11,
+        "artifacts[0].version",
+        "'version' is undefined",
+    ),
+    (
+        "undefined-env-variable",
+        edit(("  workspace: Finance", "  workspace: {{ env.NOT_SET_XYZ }}")),
+        5,
+        "source.workspace",
+        "environment variable 'NOT_SET_XYZ' is not set",
+    ),
+    (
+        "unresolvable-env-secret",
+        BASE + "parameters:\n  secrets:\n    DB_PASSWORD: ${env:NOT_SET_SECRET_XYZ}\n",
+        23,
+        "parameters.secrets.DB_PASSWORD",
+        "environment variable NOT_SET_SECRET_XYZ is not set",
+    ),
+    (
+        "unresolvable-file-secret",
+        BASE + "values:\n  token: ${file:secrets/missing.txt}\n",
+        22,
+        "values.token",
+        "does not exist",
+    ),
+    (
+        "unknown-secret-scheme",
+        BASE + "values:\n  token: ${vault:finance/db}\n",
+        22,
+        "values.token",
+        "not a valid secret reference",
+    ),
+    (
+        "secret-where-plain-text",
+        edit(("  workspace: Finance", "  workspace: ${env:HOME}")),
+        5,
+        "source.workspace",
+        "secret reference is not allowed here",
+    ),
+    (
+        "hotfix-two-artifacts",
+        edit(
+            ("kind: release", "kind: hotfix"),
+            ("    version: latest\n", "    version: latest\n  - name: other\n"),
+        ),
+        9,
+        "artifacts",
+        "exactly one artifact",
+    ),
+    (
+        "duplicate-target",
+        edit(("  - environment: prod", "  - environment: test")),
+        8,
+        "targets[1].environment",
+        "listed twice",
+    ),
+    (
+        "freeze-window-backwards",
+        BASE
+        + "gates:\n  freeze:\n    - start: 2026-02-01T00:00:00Z\n      end: 2026-01-01T00:00:00Z\n",
+        23,
+        "gates.freeze[0]",
+        "end must be after start",
+    ),
+    (
+        "plugin-section-wrong-type",
+        BASE + "  apply_delay: slow\n",
+        21,
+        "fake.apply_delay",
+        "valid number",
+    ),
     ("not-a-mapping", "- name: x\n- name: y\n", 1, None, "must be a mapping"),
     ("empty-file", "# nothing here\n", 1, None, "empty"),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "key", "fragment"),
-                         [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
+@pytest.mark.parametrize(
+    ("text", "line", "key", "fragment"),
+    [case[1:] for case in BROKEN],
+    ids=[case[0] for case in BROKEN],
+)
 def test_broken_pipeline_exits_2_with_file_line_and_key(
-    estate: Estate, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    text: str, line: int, key: str | None, fragment: str,
+    estate: Estate,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    line: int,
+    key: str | None,
+    fragment: str,
 ) -> None:
     monkeypatch.chdir(estate.root)
     (estate.root / "broken.yaml").write_text(text)
@@ -129,7 +238,8 @@ def test_json_output_lists_every_problem(
     assert exit_info.value.code == 2
     document = json.loads(capsys.readouterr().out)
     assert [(p["line"], p["key"]) for p in document["problems"]] == [
-        (2, "kind"), (13, "apply.concurrency")
+        (2, "kind"),
+        (13, "apply.concurrency"),
     ]
     assert document["exit_code"] == 2
 
@@ -139,11 +249,14 @@ def test_a_valid_file_with_variables_and_per_target_values(
 ) -> None:
     monkeypatch.setenv("FINANCE_WS", "Finance")
     monkeypatch.setenv("DB_PASSWORD_FOR_TEST", "pw")
-    text = edit(
-        ("  workspace: Finance", "  workspace: {{ env.FINANCE_WS }}"),
-        ("    version: latest", '    version: "{{ version }}"'),
-        ("  - environment: test", "  - environment: test\n    values: {db_host: test-db}"),
-    ) + "values:\n  db_host: default-db\n  password: ${env:DB_PASSWORD_FOR_TEST}\n"
+    text = (
+        edit(
+            ("  workspace: Finance", "  workspace: {{ env.FINANCE_WS }}"),
+            ("    version: latest", '    version: "{{ version }}"'),
+            ("  - environment: test", "  - environment: test\n    values: {db_host: test-db}"),
+        )
+        + "values:\n  db_host: default-db\n  password: ${env:DB_PASSWORD_FOR_TEST}\n"
+    )
     path = estate.root / "ok.yaml"
     path.write_text(text)
     from .conftest import Harness
@@ -180,7 +293,9 @@ def test_example_pipelines_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINANCE_DB_PASSWORD", "example")
     release = load_pipeline(REPO / "pipelines" / "release.yaml")
     assert [t.environment for t in release.pipeline.targets] == ["test", "prod"]
-    assert release.pipeline.parameters.secrets["DB_PASSWORD"] == SecretRef("env", "FINANCE_DB_PASSWORD")
+    assert release.pipeline.parameters.secrets["DB_PASSWORD"] == SecretRef(
+        "env", "FINANCE_DB_PASSWORD"
+    )
     hotfix = load_pipeline(REPO / "pipelines" / "hotfix.yaml", variables={"version": "1.4.3"})
     assert hotfix.pipeline.kind == "hotfix" and hotfix.pipeline.requires_reason
     assert len(hotfix.pipeline.artifacts) == 1

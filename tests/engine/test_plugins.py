@@ -36,7 +36,9 @@ def test_entry_point_plugin_is_discovered_and_listed(estate: Estate) -> None:
     assert sample["source"] == "entrypoint"
     assert (sample["distribution"], sample["version"]) == ("promoter-sample-plugin", "0.1.0")
     assert sample["hooks"] == [
-        "promoter_add_cli_options", "promoter_gate", "promoter_register_pipeline_sections"
+        "promoter_add_cli_options",
+        "promoter_gate",
+        "promoter_register_pipeline_sections",
     ]
     assert set(BUILTIN_PLUGINS) <= set(plugins)
     text = estate.cli("plugins", check=0).stdout
@@ -48,7 +50,9 @@ def test_entry_point_plugin_adds_an_option_that_reaches_its_gate(
 ) -> None:
     monkeypatch.chdir(estate.root)
     estate.pipeline()
-    code, out, err = run_main(["promote", "release.yaml", "--yes", "--sample-block", "change freeze"], capsys)
+    code, out, err = run_main(
+        ["promote", "release.yaml", "--yes", "--sample-block", "change freeze"], capsys
+    )
     assert code == 4, err
     assert "sample: change freeze" in out
     assert estate.target_objects() == {}
@@ -176,15 +180,27 @@ def test_unknown_section_without_its_plugin(estate: Estate, harness: Harness) ->
 
 def test_cli_import_stays_light() -> None:
     code = "import sys, promoter.cli; print(sorted(m for m in ('pydantic', 'pluggy', 'jinja2') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
 def test_help_lists_the_engine_commands(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_main(["--help"], capsys)
     assert code == 0
-    for command in ("validate", "plan", "promote", "rollback", "resume", "history", "show",
-                    "plugins", "unlock", "sandbox"):
+    for command in (
+        "validate",
+        "plan",
+        "promote",
+        "rollback",
+        "resume",
+        "history",
+        "show",
+        "plugins",
+        "unlock",
+        "sandbox",
+    ):
         assert command in out
 
 

@@ -31,8 +31,14 @@ class SampleSection(BaseModel):
 def promoter_add_cli_options(command: str) -> list[click.Option] | None:
     if command != "promote":
         return None
-    return [click.Option(["--sample-block"], default=None, metavar="REASON",
-                         help="(sample plugin) Block the promotion with this reason.")]
+    return [
+        click.Option(
+            ["--sample-block"],
+            default=None,
+            metavar="REASON",
+            help="(sample plugin) Block the promotion with this reason.",
+        )
+    ]
 
 
 @hookimpl
