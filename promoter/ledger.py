@@ -585,7 +585,10 @@ class SQLiteLedger(Ledger):
     def acquire_lock(
         self, target: str, *, run_id: str, owner: str, lease: float, wait: float
     ) -> LockInfo:
-        """Take the lock; an expired lease, or a dead holder on this host, is taken over."""
+        """Take the lock; an expired lease, or a dead holder on this host, is taken over.
+
+        Waits up to ``wait`` seconds for a live holder, then raises :class:`LockHeld` naming it.
+        """
         deadline = time.monotonic() + wait
         delay = 0.05
         while True:
@@ -593,7 +596,14 @@ class SQLiteLedger(Ledger):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     current = next(iter(self._locks(target)), None)
-                    if current is None or current.run_id == run_id or not current.holder_alive:
+                    # The same run may re-take its lock only from the same process: two
+                    # `promoter resume RUN` at once must not both write.
+                    ours = (
+                        current is not None
+                        and current.run_id == run_id
+                        and (current.host, current.pid) == (HOSTNAME, os.getpid())
+                    )
+                    if current is None or ours or not current.holder_alive:
                         lock = LockInfo(
                             target=target,
                             run_id=run_id,

@@ -193,3 +193,17 @@ def test_ledger_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert ledger_path(cwd=tmp_path) == tmp_path / "x" / "l.db"
     with pytest.raises(LedgerError, match="unsupported ledger location"):
         ledger_path("postgresql://db/promoter")
+
+
+def test_a_run_cannot_take_its_own_lock_from_another_live_process(ledger: SQLiteLedger) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        insert_foreign_lock(ledger, expires_in=600, host=HOSTNAME)
+        ledger._db.execute("UPDATE locks SET pid = ?", (sleeper.pid,))
+        with pytest.raises(LockHeld, match="run other-run"):
+            ledger.acquire_lock(TARGET, run_id="other-run", owner="alice", lease=60, wait=0)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # once that process is gone, the run (resumed) takes its lock back
+    assert ledger.acquire_lock(TARGET, run_id="other-run", owner="alice", lease=60, wait=0)
