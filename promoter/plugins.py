@@ -105,12 +105,23 @@ class PromoterPluginManager(pluggy.PluginManager):
     def register_plugin(self, plugin: object, name: str, origin: PluginOrigin) -> bool:
         """Register ``plugin`` under ``name``; return ``False`` if blocked or already there.
 
-        Raises :class:`PluginError` naming the plugin when its hooks do not match the specs.
+        Raises :class:`PluginError` naming the plugin when its hooks do not match the specs, or
+        when another plugin already has that name (naming both origins).
         """
         if self.is_blocked(name):
             return False
-        if self.is_registered(plugin) or self.has_plugin(name):
+        if self.is_registered(plugin):
             return False
+        if self.has_plugin(name):
+            other = self.origins.get(name)
+            if other is not None and _same_distribution(other, origin):
+                return False  # the same entry point listed twice (e.g. an editable install)
+            raise PluginError(
+                name,
+                f"two plugins are named {name!r}: {_describe_origin(other)} and "
+                f"{_describe_origin(origin)}",
+                hint=f"rename one, or block one with {DISABLE_ENV}={name}",
+            )
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -161,7 +172,7 @@ class PromoterPluginManager(pluggy.PluginManager):
     def load_entrypoints(self) -> None:
         """Register every plugin of the ``promoter`` entry-point group that is not blocked."""
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if self.is_blocked(ep.name) or self.has_plugin(ep.name):
+            if self.is_blocked(ep.name):
                 continue
             try:
                 plugin = ep.load()
@@ -251,6 +262,21 @@ def get_plugin_manager(
             name = found if isinstance(found, str) else type(item).__name__
             pm.register_plugin(item, name, PluginOrigin(source="object", location=repr(item)))
     return pm
+
+
+def _same_distribution(a: PluginOrigin, b: PluginOrigin) -> bool:
+    return a.distribution is not None and (a.distribution, a.location) == (
+        b.distribution,
+        b.location,
+    )
+
+
+def _describe_origin(origin: PluginOrigin | None) -> str:
+    if origin is None:
+        return "a plugin registered in code"
+    if origin.distribution:
+        return f"{origin.source} {origin.location} (distribution {origin.distribution} {origin.version})"
+    return f"{origin.source} {origin.location}"
 
 
 def _looks_like_path(spec: str) -> bool:

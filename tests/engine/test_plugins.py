@@ -216,3 +216,13 @@ def test_plugin_paths_are_relative_to_the_pipeline_file(estate: Estate, tmp_path
     result = estate.cli("promote", "pipelines/release.yaml", "--yes", check=0)
     assert "promoted" in result.stdout
     assert len(estate.target_objects()) == 3
+
+
+def test_a_local_plugin_cannot_silently_shadow_another_plugin_name(estate: Estate) -> None:
+    (estate.root / "gates.py").write_text("")
+    estate.pipeline(plugins=["./fake_target.py", "./gates.py"])
+    result = estate.cli("validate", "release.yaml", check=2)
+    assert (
+        "two plugins are named 'gates': builtin promoter.stages.gates and pipeline" in result.stderr
+    )
+    assert "plugins[1]" in result.stderr
