@@ -275,15 +275,18 @@ def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
 def promoter_stage(run: RunContext, stage: StageCall) -> Any:
     """Run one stage; wrap it to see every stage (timing, tracing, extra locking).
 
-    When: the engine runs every stage through this hook. A built-in implementation calls
-    ``stage.execute()``, which calls the stage's own hook (``promoter_export``...). Implement it
-    with ``wrapper=True`` (and ``return (yield)``); replacing it is not supported.
+    When: the engine runs every stage through this hook. The built-in ``core`` plugin (trylast)
+    calls ``stage.execute()``, which calls the stage's own hook (``promoter_export``...).
+    Implement it with ``wrapper=True`` (and ``return (yield)``) to observe every stage. A plain
+    implementation that returns a non-``None`` value replaces the stage (``firstresult``);
+    returning ``None`` leaves the stage to the next implementation.
 
     Parameters:
         run: the run context.
         stage: a :class:`~promoter.engine.StageCall` with ``name`` and ``execute()``.
 
-    Returns: the stage's result (the stage hook's return value); a wrapper must return it.
+    Returns: the stage's result (the stage hook's return value, or the replacement's); a wrapper
+    must return what its ``yield`` gave it.
 
     Example::
 
