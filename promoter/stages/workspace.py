@@ -19,11 +19,13 @@ Object kinds and their keys:
 ``connection``      the connection's name: ``{name, app, parameters: {name: value-or-fingerprint}}``
 ``task``            the task's name: ``{name, description, artifact, parameters, connections,
                     resources, tags, autoUpgradeInfo, runConfig, schedule}``
-``plan``            the plan's name: ``{name, steps: [{name, condition, tasks: [task names]}]}``
+``plan``            the plan's name: ``{name, steps: [{name, tasks: [task names]}]}`` (Talend's
+                    plan chart does not show step conditions: new plans get ALL_SUCCEEDED)
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -97,6 +99,7 @@ class TalendWorkspace:
         self.workspace_name = workspace
         self.secret_parameters = frozenset(secret_parameters)
         self._lock = threading.RLock()
+        self._task_bodies: dict[str, Body | None] = {}
 
     def __repr__(self) -> str:
         return f"TalendWorkspace({self.environment_name}/{self.workspace_name})"
@@ -254,13 +257,19 @@ class TalendWorkspace:
         return {"name": connection.name, "app": connection.app, "parameters": parameters}
 
     def read_task(self, name: str) -> Body | None:
-        """A task's canonical body: the task, its run configuration and its schedule."""
+        """A task's canonical body: the task, its run configuration and its schedule (cached)."""
+        with self._lock:
+            if name in self._task_bodies:
+                return copy.deepcopy(self._task_bodies[name])
         summary = self.tasks.get(name)
         if summary is None:
             return None
         task = self.client.tasks.get(summary.executable)
         run_config = self.client.tasks.get_run_config(summary.executable)
-        return self.canonical_task(task, run_config)
+        body = self.canonical_task(task, run_config)
+        with self._lock:
+            self._task_bodies[name] = body
+        return copy.deepcopy(body)
 
     def canonical_task(self, task: Task, run_config: TaskRunConfig | None) -> Body:
         """A task's canonical body, from its ``GET`` answers."""
@@ -312,6 +321,11 @@ class TalendWorkspace:
 
     # ------------------------------------------------------------------ cache upkeep after writes
 
+    def invalidate_task(self, name: str) -> None:
+        """Forget one task's cached body (after writing it)."""
+        with self._lock:
+            self._task_bodies.pop(name, None)
+
     def forget(self, *kinds: str) -> None:
         """Drop cached lists so that the next read lists again (after writes by someone else)."""
         with self._lock:
@@ -328,3 +342,4 @@ class TalendWorkspace:
                 self.__dict__.pop(attribute, None)
                 if kind == TASK:
                     self.__dict__.pop("schedules", None)
+                    self._task_bodies.clear()

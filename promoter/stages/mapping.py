@@ -1,0 +1,409 @@
+"""Map: turn the exported objects into the objects the target must hold, and find every gap
+before anything is written.
+
+- **Workspace** pairing by name (``targets[].workspace`` renames it); a missing workspace is
+  created.
+- **Connections** pair by name, or through ``connections.map`` (``source: target`` or
+  ``source: {environment: target}``); a missing one is created from the Jinja2 template of
+  ``connections.create_missing`` (secret values as ``${env:...}`` references), or reported.
+  Existing target connections are never modified: their settings belong to the target.
+- **Parameters** follow ``parameters.policy``: ``keep-target`` (target values win over the
+  source's, explicit values win over both), ``override`` (source, then explicit values),
+  ``add-new-only`` (only parameters the target task lacks are added) or ``template`` (source
+  values are Jinja2 templates rendered with the target's values). ``parameters.secrets`` are
+  references, resolved only to be fingerprinted here and written during apply.
+- **Tasks** run the promoted version; an existing target task keeps its run configuration and
+  schedule, a new one gets the source's (the schedule paired by description).
+
+Every problem names what is missing and where to add it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from promoter.hookspecs import hookimpl
+from promoter.pipeline import SecretRef
+from promoter.run import (
+    ExportBundle,
+    ExportedObject,
+    Mapping,
+    MappingProblem,
+    ObjectRef,
+    RunContext,
+)
+from promoter.stages.session import TalendSession, session
+from promoter.stages.workspace import (
+    ARTIFACT_VERSION,
+    CONNECTION,
+    PLAN,
+    TASK,
+    WORKSPACE,
+    Body,
+    fingerprint,
+    is_fingerprint,
+)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+class _Mapper:
+    def __init__(self, run: RunContext, bundle: ExportBundle) -> None:
+        self.run = run
+        self.bundle = bundle
+        self.talend: TalendSession = session(run)
+        self.target = self.talend.target
+        self.problems: list[MappingProblem] = []
+        self.pipeline_file = run.loaded.display
+        self.versions: dict[str, str] = dict(bundle.metadata.get("versions", {}))
+        self.secret_refs: dict[str, SecretRef] = dict(run.pipeline.parameters.secrets)
+        self.explicit: dict[str, str | None] = {}
+        for name, value in run.pipeline.parameters.values.items():
+            if isinstance(value, SecretRef):
+                self.secret_refs[name] = value
+            else:
+                self.explicit[name] = _text(value)
+
+    def problem(self, message: str, hint: str, ref: ObjectRef | None = None) -> None:
+        self.problems.append(MappingProblem(object=ref, message=message, hint=hint))
+
+    # ------------------------------------------------------------------ connections
+
+    def target_connection_name(self, source_name: str) -> str:
+        mapped = self.run.pipeline.connections.map.get(source_name)
+        if isinstance(mapped, dict):
+            return mapped.get(self.run.target.environment, source_name)
+        return mapped or source_name
+
+    def map_connection(self, exported: ExportedObject) -> ExportedObject | None:
+        name = self.target_connection_name(exported.key)
+        ref = ObjectRef(kind=CONNECTION, key=name)
+        existing = self.target.read_connection(name)
+        if existing is not None:
+            if existing["app"] != exported.body["app"]:
+                self.problem(
+                    f"connection {name!r} in {self.run.target} is a {existing['app']} connection, "
+                    f"but the tasks need a {exported.body['app']} one",
+                    f"map {exported.key!r} to a {exported.body['app']} connection under "
+                    f"connections.map in {self.pipeline_file}",
+                    ref,
+                )
+                return None
+            return ExportedObject(kind=CONNECTION, key=name, body=existing)
+        create = self.run.pipeline.connections.create_missing
+        if create is None:
+            self.problem(
+                f"connection {name!r} ({exported.body['app']}) does not exist in {self.run.target}",
+                f"create it there, map {exported.key!r} to an existing connection under "
+                f"connections.map, or set connections.create_missing.template in {self.pipeline_file}",
+                ref,
+            )
+            return None
+        return self.render_connection(exported, name, create.template, create.values, ref)
+
+    def render_connection(
+        self,
+        exported: ExportedObject,
+        name: str,
+        template: str,
+        values: dict[str, Any],
+        ref: ObjectRef,
+    ) -> ExportedObject | None:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        path = Path(template)
+        if not path.is_absolute():
+            path = self.run.pipeline_path.parent / path
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(path.parent)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        context = {
+            "connection": {
+                "name": name,
+                "source_name": exported.key,
+                "app": exported.body["app"],
+                "parameters": {
+                    k: v for k, v in exported.body["parameters"].items() if not is_fingerprint(v)
+                },
+            },
+            "target": {
+                "environment": self.run.target.environment,
+                "workspace": self.run.target.workspace,
+            },
+            "values": {
+                **self.run.values,
+                **{k: v for k, v in values.items() if not isinstance(v, SecretRef)},
+            },
+        }
+        try:
+            rendered = environment.get_template(path.name).render(context)
+            document = YAML(typ="safe").load(rendered)
+        except jinja2.TemplateSyntaxError as exc:
+            self.problem(
+                f"{path}:{exc.lineno}: template syntax error: {exc.message}",
+                "fix the connection template",
+                ref,
+            )
+            return None
+        except jinja2.TemplateNotFound:
+            self.problem(
+                f"connection template {path} does not exist",
+                f"check connections.create_missing.template in {self.pipeline_file}",
+                ref,
+            )
+            return None
+        except jinja2.UndefinedError as exc:
+            self.problem(
+                f"{path}: {exc.message} while rendering connection {name!r}",
+                f"define it under the target's values in {self.pipeline_file}",
+                ref,
+            )
+            return None
+        except YAMLError as exc:
+            self.problem(
+                f"{path}: the rendered template is not valid YAML: {exc}",
+                "fix the connection template",
+                ref,
+            )
+            return None
+        if not isinstance(document, dict) or not isinstance(document.get("parameters"), dict):
+            self.problem(
+                f"{path}: a connection template must render a mapping with 'parameters'",
+                "see templates/connections/ for an example",
+                ref,
+            )
+            return None
+        parameters: dict[str, Any] = {}
+        secrets: dict[str, str] = {}
+        for key, value in document["parameters"].items():
+            text = _text(value)
+            if text is not None and SecretRef.looks_like(text):
+                secret = SecretRef.parse(text)
+                parameters[key] = fingerprint(self.run.secrets.resolve(secret))
+                secrets[key] = str(secret)
+            else:
+                parameters[key] = text
+        body: Body = {
+            "name": str(document.get("name") or name),
+            "app": str(document.get("app") or exported.body["app"]),
+            "parameters": parameters,
+        }
+        if secrets:
+            body["secrets"] = secrets
+        return ExportedObject(kind=CONNECTION, key=body["name"], body=body)
+
+    # ------------------------------------------------------------------ parameters
+
+    def parameters(
+        self, source: dict[str, Any] | None, current: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        policy = self.run.pipeline.parameters.policy
+        src = {k: v for k, v in (source or {}).items() if not is_fingerprint(v)}
+        cur = dict(current or {})
+        if policy == "template":
+            src = {k: self.render_value(k, v) for k, v in src.items()}
+        if policy in ("override", "template"):
+            result = {**{k: v for k, v in cur.items() if is_fingerprint(v)}, **src, **self.explicit}
+        elif policy == "keep-target":
+            result = {**src, **cur, **self.explicit}
+        else:  # add-new-only
+            added = {
+                k: self.explicit.get(k, v)
+                for k, v in {**src, **self.explicit}.items()
+                if k not in cur
+            }
+            result = {**cur, **added}
+        secrets: dict[str, str] = {}
+        for name, ref in self.secret_refs.items():
+            if policy == "add-new-only" and name in cur:
+                continue
+            result[name] = fingerprint(self.run.secrets.resolve(ref))
+            secrets[name] = str(ref)
+        return result, secrets
+
+    def render_value(self, name: str, value: Any) -> Any:
+        if not isinstance(value, str) or "{{" not in value:
+            return value
+        try:
+            return (
+                jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+                .from_string(value)
+                .render(
+                    values=self.run.values,
+                    target={
+                        "environment": self.run.target.environment,
+                        "workspace": self.run.target.workspace,
+                    },
+                    **self.run.values,
+                )
+            )
+        except jinja2.TemplateError as exc:
+            self.problem(
+                f"parameter {name!r}: template {value!r} cannot be rendered: {exc}",
+                f"define the values it uses for target {self.run.target.environment} in {self.pipeline_file}",
+            )
+            return value
+
+    # ------------------------------------------------------------------ tasks
+
+    def map_task(self, exported: ExportedObject, artifacts: dict[str, Body]) -> ExportedObject:
+        src = exported.body
+        ref = ObjectRef(kind=TASK, key=exported.key)
+        current = self.target.read_task(exported.key)
+        artifact = src["artifact"]["name"]
+        parameters, secrets = self.parameters(
+            src.get("parameters"), current.get("parameters") if current else None
+        )
+        connections = None
+        if src.get("connections") is not None:
+            connections = {
+                app: self.target_connection_name(name) for app, name in src["connections"].items()
+            }
+        if current is not None:
+            run_config, schedule, resources = (
+                current["runConfig"],
+                current["schedule"],
+                current["resources"],
+            )
+        else:
+            run_config, resources = src["runConfig"], src["resources"]
+            schedule = src["schedule"]
+            if resources:
+                self.problem(
+                    f"task {exported.key!r} uses resources, which promoter cannot pair across environments yet",
+                    "create the task in the target first, then promote it",
+                    ref,
+                )
+            if schedule and not any(
+                (s.description or s.id) == schedule for s in self.target.all_schedules
+            ):
+                self.problem(
+                    f"task {exported.key!r} is scheduled by {schedule!r}, and {self.run.target.environment} has no schedule with that description",
+                    f"create the schedule in {self.run.target.environment}, or unbind the task in the source",
+                    ref,
+                )
+        if run_config is None:
+            self.problem(
+                f"task {exported.key!r} has no run configuration in the source or the target",
+                "configure how it runs (trigger, runtime) in the source first",
+                ref,
+            )
+        version = artifacts.get(artifact)
+        for parameter in (version or {}).get("parameters", []):
+            if (
+                parameter["required"]
+                and not parameters.get(parameter["name"])
+                and not parameter.get("value")
+            ):
+                self.problem(
+                    f"task {exported.key!r} needs a value for required parameter {parameter['name']!r} in {self.run.target}",
+                    f"add it under parameters.values (or the target's values) in {self.pipeline_file}",
+                    ref,
+                )
+        body: Body = {
+            "name": src["name"],
+            "description": src["description"],
+            "artifact": {
+                "name": artifact,
+                "version": self.versions.get(artifact, src["artifact"]["version"]),
+            },
+            "parameters": parameters,
+            "connections": connections,
+            "resources": resources,
+            "tags": src["tags"],
+            "autoUpgradeInfo": src["autoUpgradeInfo"],
+            "runConfig": run_config,
+            "schedule": schedule,
+        }
+        if secrets:
+            body["secrets"] = secrets
+        return ExportedObject(kind=TASK, key=exported.key, body=body)
+
+    # ------------------------------------------------------------------ all
+
+    def map(self) -> Mapping:
+        target = self.target
+        if target.environment is None:
+            self.problem(
+                f"target environment {target.environment_name!r} does not exist",
+                f"check targets[].environment in {self.pipeline_file}",
+            )
+            return Mapping(target=self.run.target, problems=self.problems)
+        objects: list[ExportedObject] = []
+        if target.workspace is None:
+            objects.append(
+                ExportedObject(
+                    kind=WORKSPACE,
+                    key=target.workspace_name,
+                    body={"name": target.workspace_name, "description": None},
+                )
+            )
+        by_kind: dict[str, list[ExportedObject]] = {}
+        for obj in self.bundle.objects:
+            by_kind.setdefault(obj.kind, []).append(obj)
+        artifacts: dict[str, Body] = {}
+        for obj in by_kind.get(ARTIFACT_VERSION, []):
+            artifacts[obj.body["name"]] = obj.body
+            existing = target.read_artifact(obj.body["name"])
+            if existing is not None and existing["type"] != obj.body["type"]:
+                self.problem(
+                    f"artifact {obj.body['name']!r} is a {existing['type']} artifact in {self.run.target}, "
+                    f"not {obj.body['type']}",
+                    "rename one of them",
+                    obj.ref,
+                )
+            objects.append(
+                ExportedObject(
+                    kind=ARTIFACT_VERSION,
+                    key=obj.key,
+                    body={k: obj.body[k] for k in ("name", "type", "version")},
+                )
+            )
+        seen_connections: set[str] = set()
+        for obj in by_kind.get(CONNECTION, []):
+            mapped = self.map_connection(obj)
+            if mapped is not None and mapped.key not in seen_connections:
+                seen_connections.add(mapped.key)
+                objects.append(mapped)
+        tasks = self.talend.client.map(
+            lambda o: self.map_task(o, artifacts),
+            by_kind.get(TASK, []),
+            concurrency=self.run.pipeline.apply.concurrency,
+        )
+        objects.extend(tasks)
+        objects.extend(
+            ExportedObject(kind=PLAN, key=o.key, body=o.body) for o in by_kind.get(PLAN, [])
+        )
+        return Mapping(
+            target=self.run.target,
+            objects=objects,
+            problems=self.problems,
+            metadata={
+                "versions": self.versions,
+                "repositories": self.bundle.metadata.get("repositories", {}),
+            },
+        )
+
+
+def map_bundle(run: RunContext, bundle: ExportBundle) -> Mapping:
+    """The objects the target must hold, and every problem found on the way."""
+    return _Mapper(run, bundle).map()
+
+
+@hookimpl(trylast=True)
+def promoter_map(run: RunContext, bundle: ExportBundle) -> Mapping:
+    """The built-in Talend mapping."""
+    return map_bundle(run, bundle)

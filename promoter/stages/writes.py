@@ -1,0 +1,444 @@
+"""Writing canonical bodies to a Talend workspace: what apply does forward and rollback backward.
+
+Every writer looks the object up by name first, so it can be called again after a crash (a
+resumed run) without creating anything twice. Tasks are written read-modify-write (Talend's
+``PUT`` is a full replacement) and read back: a write that changed something the body does not
+say — a run configuration reset by an artifact upgrade, say — is an error, not a surprise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from promoter.errors import PromoterError
+from promoter.run import FieldChange
+from promoter.stages.session import TalendSession
+from promoter.stages.workspace import (
+    ARTIFACT,
+    CONNECTION,
+    PLAN,
+    TASK,
+    WORKSPACE,
+    Body,
+    TalendWorkspace,
+    fingerprint,
+    is_fingerprint,
+)
+from promoter.talend.errors import NotFound
+from promoter.talend.models import (
+    AdvancedPromotionSpec,
+    ArtifactRequest,
+    AutoUpgradeInfo,
+    ConnectionCreateRequest,
+    ConnectionParameter,
+    ConnectionUpdateRequest,
+    PlanRequest,
+    PromotionAdvancedInfo,
+    PromotionAnalysisRequest,
+    PromotionCreateRequest,
+    PromotionReportStatus,
+    PromotionRunRequest,
+    Step,
+    TaskCreateRequest,
+    TaskRunConfig,
+    TaskUpdateRequest,
+    WorkspaceCreateRequest,
+)
+
+Resolve = Callable[[str], str]
+"""Resolves a secret reference (``${env:NAME}``) to its value."""
+
+
+class WriteError(PromoterError):
+    """A write to the target failed or read back differently from what was written."""
+
+    exit_code = PromoterError.exit_code
+
+
+def _connection_id(target: TalendWorkspace, name: str) -> str:
+    if name.startswith("id:"):
+        return name[3:]
+    connection = target.connections.get(name)
+    if connection is None:
+        raise WriteError(
+            f"connection {name!r} does not exist in {target.environment_name}/{target.workspace_name}"
+        )
+    return connection.id
+
+
+def _artifact_id(target: TalendWorkspace, name: str) -> str:
+    artifact = target.artifacts.get(name)
+    if artifact is None:
+        target.forget(ARTIFACT)
+        artifact = target.artifacts.get(name)
+    if artifact is None:
+        raise WriteError(
+            f"artifact {name!r} does not exist in {target.environment_name}/{target.workspace_name}"
+        )
+    return artifact.id
+
+
+def _parameter_values(
+    name: str, desired: Body, current: dict[str, str] | None, resolve: Resolve
+) -> dict[str, Any] | None:
+    """Values to send: fingerprinted secrets come from their reference, or stay as they are."""
+    wanted = desired.get("parameters")
+    if wanted is None:
+        return None
+    refs: dict[str, str] = desired.get("secrets", {})
+    values: dict[str, Any] = {}
+    for key, value in wanted.items():
+        if key in refs:
+            values[key] = resolve(refs[key])
+        elif is_fingerprint(value):
+            raw = (current or {}).get(key)
+            if raw is None or fingerprint(raw) != value:
+                raise WriteError(
+                    f"task {name!r}: the value of secret parameter {key!r} is not known to promoter "
+                    "(it never stores secrets)",
+                    hint=f"give it as a reference under parameters.secrets ({key}: ${{env:NAME}})",
+                )
+            values[key] = raw
+        else:
+            values[key] = value
+    return values
+
+
+# ------------------------------------------------------------------ workspace, artifacts
+
+
+def create_workspace(target: TalendWorkspace, body: Body) -> None:
+    """Create the target workspace unless it exists."""
+    if target.workspace is not None:
+        return
+    assert target.environment is not None
+    target.client.workspaces.create(
+        WorkspaceCreateRequest(
+            name=body["name"],
+            environment_id=target.environment.id,
+            description=body.get("description"),
+        )
+    )
+    target.forget(WORKSPACE, TASK, CONNECTION, ARTIFACT, PLAN)
+
+
+def delete_workspace(target: TalendWorkspace) -> None:
+    """Delete the target workspace (it must be empty by now)."""
+    if target.workspace is not None and target.workspace.id:
+        target.client.workspaces.delete(target.workspace.id)
+    target.forget(WORKSPACE, TASK, CONNECTION, ARTIFACT, PLAN)
+
+
+def copy_artifact_versions(
+    talend: TalendSession, names: list[str], *, timeout: float = 1800.0
+) -> None:
+    """Bring artifact versions into the target workspace through Talend's own promotion.
+
+    Talend has no upload API: versions travel by promotion only, scoped to one artifact
+    (``ACTION``), which leaves tasks alone. Talend pairs workspaces by name, so the target
+    workspace must have the source workspace's name.
+    """
+    source, target, client = talend.source, talend.target, talend.client
+    if not names:
+        return
+    if source.workspace_name != target.workspace_name:
+        raise WriteError(
+            f"artifact versions can only be promoted between workspaces of the same name "
+            f"({source.workspace_name!r} → {target.workspace_name!r})",
+            hint="publish the version into the target workspace first, then promote with apply.strategy: direct",
+        )
+    assert source.environment is not None and target.environment is not None
+    definition = client.promotions.find(source.environment.id, target.environment.id)
+    if definition is None:
+        definition = client.promotions.create(
+            PromotionCreateRequest(
+                source_environment_id=source.environment.id,
+                target_environment_id=target.environment.id,
+            )
+        )
+    for name in names:
+        artifact = source.artifacts[name]
+        analysis = client.promotions.analyze(
+            definition.executable,
+            PromotionAnalysisRequest(
+                promotion_advanced_info=PromotionAdvancedInfo(
+                    id=artifact.id, name=name, workspace_id=source.workspace_id, type="ACTION"
+                )
+            ),
+        )
+        _refuse_failures(name, analysis.workspaces or [], "analysis")
+        report = client.promotions.promote(
+            PromotionRunRequest(
+                executable=definition.executable,
+                keep_target_resources=True,
+                keep_target_run_profiles=True,
+                advanced=AdvancedPromotionSpec(artifact_id=artifact.id, artifact_type="ACTION"),
+            ),
+            timeout=timeout,
+            poll_interval=1.0,
+        )
+        if report.status == PromotionReportStatus.PROMOTION_FAILED:
+            raise WriteError(
+                f"Talend's promotion of artifact {name!r} failed: {report.status_message or 'no message'}"
+            )
+    target.forget(ARTIFACT)
+
+
+def _refuse_failures(name: str, workspaces: list[Any], what: str) -> None:
+    for workspace in workspaces:
+        for group in ("actions", "flows", "connections", "plans"):
+            for item in getattr(workspace, group) or []:
+                report = item.analyze_report
+                if report is not None and report.status == "FAILED":
+                    messages = "; ".join(m.info or "" for m in report.messages or [])
+                    raise WriteError(
+                        f"Talend's {what} refuses to promote {name!r}: {messages or 'FAILED'}"
+                    )
+
+
+def delete_artifact_versions(target: TalendWorkspace, name: str, keep: list[str] | None) -> None:
+    """Delete the versions of an artifact not in ``keep`` (``None``: the whole artifact)."""
+    target.forget(ARTIFACT)
+    artifact = target.artifacts.get(name)
+    if artifact is None:
+        return
+    if keep is None:
+        target.client.artifacts.delete(artifact.id)
+    else:
+        for version in artifact.versions:
+            if version not in keep:
+                target.client.artifacts.delete_version(artifact.id, version)
+    target.forget(ARTIFACT)
+
+
+# ------------------------------------------------------------------ connections
+
+
+def write_connection(target: TalendWorkspace, body: Body, resolve: Resolve) -> None:
+    """Create a connection, or set the non-secret parameters of an existing one."""
+    refs: dict[str, str] = body.get("secrets", {})
+    existing = target.connections.get(body["name"])
+    if existing is None:
+        parameters = [
+            ConnectionParameter(
+                name=key,
+                value=resolve(refs[key]) if key in refs else value,
+                encrypted=key in refs or target.is_secret(key) or None,
+            )
+            for key, value in body["parameters"].items()
+            if key in refs or not is_fingerprint(value)
+        ]
+        target.client.connections.create(
+            ConnectionCreateRequest(
+                name=body["name"],
+                workspace_id=target.workspace_id,
+                app=body["app"],
+                parameters=parameters,
+            )
+        )
+    else:
+        current = {p.name: p for p in existing.parameters}
+        parameters = []
+        for key, value in body["parameters"].items():
+            if key in refs:
+                parameters.append(
+                    ConnectionParameter(name=key, value=resolve(refs[key]), encrypted=True)
+                )
+            elif is_fingerprint(value):
+                kept = current.get(key)
+                if kept is None or fingerprint(kept.value) != value:
+                    raise WriteError(
+                        f"connection {body['name']!r}: the value of secret parameter {key!r} is not known to promoter"
+                    )
+                parameters.append(kept)
+            else:
+                was = current.get(key)
+                parameters.append(
+                    ConnectionParameter(
+                        name=key, value=value, encrypted=was.encrypted if was else None
+                    )
+                )
+        target.client.connections.update(
+            existing.id, ConnectionUpdateRequest(parameters=parameters)
+        )
+    target.forget(CONNECTION)
+
+
+def delete_connection(target: TalendWorkspace, name: str) -> None:
+    """Delete a connection if it exists."""
+    existing = target.connections.get(name)
+    if existing is not None:
+        target.client.connections.delete(existing.id)
+    target.forget(CONNECTION)
+
+
+# ------------------------------------------------------------------ tasks
+
+
+def write_task(target: TalendWorkspace, desired: Body, resolve: Resolve) -> None:
+    """Create or update a task, its run configuration and its schedule, then read it back."""
+    name = desired["name"]
+    client = target.client
+    connections = None
+    if desired.get("connections") is not None:
+        connections = {app: _connection_id(target, n) for app, n in desired["connections"].items()}
+    artifact = ArtifactRequest(
+        id=_artifact_id(target, desired["artifact"]["name"]), version=desired["artifact"]["version"]
+    )
+    auto_upgrade = (
+        AutoUpgradeInfo.model_validate(desired["autoUpgradeInfo"])
+        if desired.get("autoUpgradeInfo")
+        else None
+    )
+    summary = target.tasks.get(name)
+    if summary is None:
+        assert target.environment is not None
+        task = client.tasks.create(
+            TaskCreateRequest(
+                workspace_id=target.workspace_id,
+                environment_id=target.environment.id,
+                name=name,
+                description=desired.get("description"),
+                tags=desired.get("tags"),
+                connections=connections,
+                parameters=_parameter_values(name, desired, None, resolve),
+                resources=desired.get("resources"),
+                artifact=artifact,
+                auto_upgrade_info=auto_upgrade,
+            )
+        )
+        task_id = task.id
+        target.forget(TASK)
+    else:
+        task_id = summary.executable
+
+        def change(body: TaskUpdateRequest) -> TaskUpdateRequest:
+            current = body.parameters
+            return body.model_copy(
+                update={
+                    "name": name,
+                    "description": desired.get("description") or "",
+                    "tags": desired.get("tags"),
+                    "connections": connections,
+                    "parameters": _parameter_values(name, desired, current, resolve),
+                    "resources": desired.get("resources"),
+                    "artifact": artifact,
+                    "auto_upgrade_info": auto_upgrade,
+                }
+            )
+
+        client.tasks.modify(task_id, change, keep_run_config=False)
+    _write_run_config(target, task_id, desired.get("runConfig"))
+    _write_schedule(target, task_id, desired.get("schedule"))
+    target.invalidate_task(name)
+    check_read_back(target, TASK, name, desired)
+
+
+def _write_run_config(target: TalendWorkspace, task_id: str, wanted: Body | None) -> None:
+    tasks = target.client.tasks
+    current = tasks.get_run_config(task_id)
+    if wanted is None:
+        if current is not None:
+            tasks.delete_run_config(task_id)
+        return
+    if current is None or current.to_wire() != wanted:
+        tasks.put_run_config(task_id, TaskRunConfig.model_validate(wanted))
+
+
+def _write_schedule(target: TalendWorkspace, task_id: str, wanted: str | None) -> None:
+    target.forget("schedule")
+    current = target.schedules.get(task_id)
+    current_name = (current.description or current.id) if current else None
+    if current_name == wanted:
+        return
+    if wanted is None:
+        target.client.tasks.unbind_schedule(task_id)
+    else:
+        schedule = next(
+            (s for s in target.all_schedules if (s.description or s.id) == wanted), None
+        )
+        if schedule is None:
+            raise WriteError(f"no schedule {wanted!r} in {target.environment_name}")
+        target.client.tasks.bind_schedule(task_id, schedule.id)
+    target.forget("schedule")
+
+
+def delete_task(target: TalendWorkspace, name: str) -> None:
+    """Delete a task (with its run configuration and schedule binding) if it exists."""
+    summary = target.tasks.get(name)
+    if summary is not None:
+        with contextlib.suppress(NotFound):
+            target.client.tasks.delete(summary.executable)
+    target.forget(TASK)
+
+
+# ------------------------------------------------------------------ plans
+
+
+def write_plan(target: TalendWorkspace, body: Body) -> None:
+    """Create or replace a plan; its steps name tasks of the target."""
+    ids = {name: t.executable for name, t in target.tasks.items()}
+    steps = []
+    for step in body["steps"]:
+        missing = [t for t in step["tasks"] if t not in ids and not t.startswith("id:")]
+        if missing:
+            raise WriteError(
+                f"plan {body['name']!r}: task(s) {', '.join(missing)} do not exist in the target"
+            )
+        steps.append(
+            Step(
+                name=step["name"],
+                condition="ALL_SUCCEEDED",
+                task_ids=[t[3:] if t.startswith("id:") else ids[t] for t in step["tasks"]],
+            )
+        )
+    request = PlanRequest(name=body["name"], workspace_id=target.workspace_id, steps=steps)
+    existing = target.plans.get(body["name"])
+    if existing is None:
+        target.client.plans.create(request)
+    else:
+        target.client.plans.replace(existing.executable, request)
+    target.forget(PLAN)
+
+
+def delete_plan(target: TalendWorkspace, name: str) -> None:
+    """Delete a plan if it exists."""
+    existing = target.plans.get(name)
+    if existing is not None:
+        target.client.plans.delete(existing.executable)
+    target.forget(PLAN)
+
+
+# ------------------------------------------------------------------ read-back
+
+
+def differences(kind: str, key: str, expected: Body | None, actual: Body | None) -> list[str]:
+    """How ``actual`` differs from ``expected`` (write-only keys ignored), in words."""
+    from promoter.stages.planning import comparable, field_changes
+
+    if expected is None and actual is None:
+        return []
+    if expected is None:
+        return [f"{kind} {key!r} exists but should not"]
+    if actual is None:
+        return [f"{kind} {key!r} is missing"]
+    return [
+        f"{kind} {key!r}: {c.path} is {_show(c)}"
+        for c in field_changes(actual, comparable(expected))
+    ]
+
+
+def _show(change: FieldChange) -> str:
+    return f"{change.before!r}, expected {change.after!r}"
+
+
+def check_read_back(target: TalendWorkspace, kind: str, key: str, expected: Body) -> None:
+    """Read an object back and fail if it is not what was written."""
+    found = differences(kind, key, expected, target.read_task(key) if kind == TASK else None)
+    if found:
+        raise WriteError(
+            "read-back after writing differs: " + "; ".join(found),
+            hint="the target changed under promoter, or Talend rewrote a field; see the run's log",
+        )
