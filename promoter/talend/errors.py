@@ -82,12 +82,12 @@ class TalendAPIError(TalendError):
     ) -> None:
         self.status = status
         self.method = method
-        self.path = path
+        self.path = mask(path)  # ids in paths are not secrets, but a caller may put one there
         self.server_message = mask(message) if message else None
         self.detail = mask(detail) if detail else None
         self.request_id = request_id
         self.retry_after = retry_after
-        text = f"Talend Cloud answered {method} {path} with {status}"
+        text = f"Talend Cloud answered {method} {self.path} with {status}"
         if self.server_message:
             text += f": {self.server_message}"
         if self.detail and self.detail != self.server_message:
@@ -212,11 +212,11 @@ class TalendConnectionError(TalendError):
         hint: str | None = None,
     ) -> None:
         self.method = method
-        self.path = path
+        self.path = mask(path)
         self.sent = sent
         self.reason = mask(reason)
         super().__init__(
-            f"no answer from Talend Cloud to {method} {path}: {self.reason}",
+            f"no answer from Talend Cloud to {method} {self.path}: {self.reason}",
             hint=hint
             or "check the network path to TALEND_API_URL (proxy, firewall, DNS) and try again",
         )
@@ -254,10 +254,10 @@ class AmbiguousOutcomeError(TalendError):
 
     def __init__(self, method: str, path: str, cause: TalendError) -> None:
         self.method = method
-        self.path = path
+        self.path = mask(path)
         self.cause = cause
         super().__init__(
-            f"{method} {path} may or may not have taken effect: {cause.message}",
+            f"{method} {self.path} may or may not have taken effect: {cause.message}",
             hint="look the object or execution up in Talend Management Console before trying again",
         )
 

@@ -9,7 +9,9 @@ Creates, execution starts and promotion runs are not idempotent. Each create car
 (the object by name in its workspace or environment; an execution by its task and start time)
 that the transport runs after an ambiguous failure before deciding to send the call again — so
 nothing is created or run twice. Names are what identifies an object for these look-ups, as they
-do for Talend's own promotions: give objects unique names within their workspace.
+do for Talend's own promotions; an object found by name counts as the create's outcome only if it
+holds what the create sent (otherwise the name was already taken, the create is sent again and
+the server answers 409 as it would have without the failure).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from promoter.talend.models import (
     ArtifactVersion,
     Connection,
     ConnectionCreateRequest,
+    ConnectionParameter,
     ConnectionUpdateRequest,
     EnvironmentCreateRequest,
     EnvironmentInfo,
@@ -141,6 +144,33 @@ def fiql(**terms: str | None) -> str | None:
     return ";".join(parts) or None
 
 
+def _matching(found: R | None, holds_what_was_sent: Callable[[R], bool]) -> R | None:
+    """``found`` if it holds what a create sent: then it is the create's outcome, else ``None``."""
+    if found is None:
+        return None
+    if holds_what_was_sent(found):
+        return found
+    logger.info("an object of that name exists but differs from what was sent; it is not this create's")
+    return None
+
+
+def _visible_parameters(parameters: Iterable[ConnectionParameter]) -> dict[str, str | None]:
+    """Connection parameters that can be compared: Talend may hide encrypted values."""
+    return {p.name: p.value for p in parameters if not p.encrypted}
+
+
+def _plan_task_ids(plan: PlanSummary) -> set[str]:
+    """Every task id in a plan's chart."""
+    ids: set[str] = set()
+    pending = [plan.chart] if plan.chart else []
+    while pending:
+        step = pending.pop()
+        ids.update(step.task_ids or [])
+        ids.update(flow.id for flow in step.flows or [] if flow.id)
+        pending.extend(s for s in (step.next_step, step.step_on_exception) if s is not None)
+    return ids
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -186,7 +216,10 @@ class EnvironmentsAPI(_Resource):
             self.PATH,
             json=request.to_wire(),
             parse=_one(EnvironmentInfo),
-            reconcile=lambda: self.get_by_name(request.name),
+            reconcile=lambda: _matching(
+                self.get_by_name(request.name),
+                lambda env: (env.description or None) == (request.description or None),
+            ),
         )
 
     def update(self, environment_id: str, request: EnvironmentUpdateRequest) -> None:
@@ -409,7 +442,16 @@ class TasksAPI(_Resource):
 
         def lookup() -> Task | None:
             found = self.find(request.name, workspace_id=request.workspace_id)
-            return self.get(found.executable) if found is not None else None
+            if found is None:
+                return None
+            task = self.get(found.executable)
+            return _matching(
+                task,
+                lambda t: (t.artifact.id, t.artifact.version) == (request.artifact.id, request.artifact.version)
+                and (t.parameters or {}) == {k: str(v) for k, v in (request.parameters or {}).items()}
+                and (t.connections or {}) == (request.connections or {})
+                and (t.description or None) == (request.description or None),
+            )
 
         return self._t.call("POST", self.PATH, json=request.to_wire(), parse=_one(Task), reconcile=lookup)
 
@@ -582,7 +624,12 @@ class PlansAPI(_Resource):
             self.PATH,
             json=request.to_wire(),
             parse=_plan_summary,
-            reconcile=lambda: _short(self.find(request.name, workspace_id=request.workspace_id)),
+            reconcile=lambda: _short(
+                _matching(
+                    self.find(request.name, workspace_id=request.workspace_id),
+                    lambda plan: _plan_task_ids(plan) == {t for step in request.steps for t in step.task_ids},
+                )
+            ),
         )
 
     def replace(self, plan_id: str, request: PlanRequest) -> Plan:
@@ -704,7 +751,11 @@ class ConnectionsAPI(_Resource):
             self.PATH,
             json=body,
             parse=_connection,
-            reconcile=lambda: self.find(request.name, workspace_id=request.workspace_id),
+            reconcile=lambda: _matching(
+                self.find(request.name, workspace_id=request.workspace_id),
+                lambda found: found.app == request.app
+                and _visible_parameters(found.parameters) == _visible_parameters(request.parameters),
+            ),
         )
 
     def update(self, connection_id: str, request: ConnectionUpdateRequest) -> Connection:

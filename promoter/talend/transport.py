@@ -49,8 +49,13 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 #: The client's logger: one line per request at DEBUG, one per retry at INFO.
 logger = logging.getLogger("promoter.talend")
-if not any(isinstance(f, MaskingFilter) for f in logger.filters):
-    logger.addFilter(MaskingFilter())
+
+# httpx logs every URL at INFO and httpcore traces at DEBUG: mask them too (a logger's filters do
+# not apply to its children, hence every name).
+for _name in ("promoter.talend", "httpx", "httpcore.connection", "httpcore.http11", "httpcore.proxy"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(f, MaskingFilter) for f in _logger.filters):
+        _logger.addFilter(MaskingFilter())
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -415,7 +420,7 @@ def _describe(exc: BaseException | None) -> str:
 def _extra(method: str, path: str, status: int | None, seconds: float, attempt: int) -> dict[str, Any]:
     return {
         "talend_method": method,
-        "talend_path": path,
+        "talend_path": mask(path),
         "talend_status": status,
         "talend_duration_ms": round(seconds * 1000, 3),
         "talend_attempt": attempt,
