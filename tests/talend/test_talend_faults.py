@@ -19,7 +19,7 @@ from talend_scenario import CALLS, EXPECTED_CREATES, run_script, state_of
 from promoter.sandbox import FaultConfig, Sandbox, SandboxSettings
 from promoter.talend import models as m
 from promoter.talend.client import TalendClient
-from promoter.talend.errors import AmbiguousOutcomeError
+from promoter.talend.errors import AmbiguousOutcomeError, Conflict
 from promoter.talend.ratelimit import family_of
 from promoter.talend.retries import RetryPolicy
 
@@ -148,3 +148,22 @@ def test_a_refused_create_is_retried_without_a_look_up(talend_sandbox: Sandbox, 
     assert snapshot["ambiguous_outcomes"] == 0
     posts = [e["status"] for e in settled_requests(talend_sandbox) if e["path"] == "/orchestration/connections"]
     assert posts == [429, 201]
+
+
+def test_a_name_taken_by_another_object_is_still_a_conflict(talend_sandbox: Sandbox, client: TalendClient) -> None:
+    finance = client.workspaces.get_by_name("Finance", environment_name="dev")
+    assert finance is not None and finance.id
+    warehouse = client.connections.find("finance_warehouse", workspace_id=finance.id)
+    assert warehouse is not None
+    # Seeded so that the first POST fails with a 5xx (ambiguous) and the second gets through.
+    talend_sandbox.set_faults(FaultConfig(error_rate=0.5, methods=["POST"], seed=9))
+    with pytest.raises(Conflict):
+        client.connections.create(
+            m.ConnectionCreateRequest(name="finance_warehouse", workspace_id=finance.id, app="Snowflake", parameters=[])
+        )
+    # The look-up found a connection of that name, saw it is not what was sent, and sent the
+    # create again: the server's 409, as without the failure.
+    posts = [e["status"] for e in settled_requests(talend_sandbox) if e["method"] == "POST"]
+    assert posts[0] >= 500 and posts[-1] == 409
+    assert client.metrics.snapshot()["ambiguous_outcomes"] == 1
+    assert client.metrics.snapshot()["reconciled"] == 0
