@@ -30,6 +30,7 @@ from typing import Any
 import pluggy
 
 from promoter import hookspecs
+from promoter.__about__ import __version__
 from promoter.errors import PluginError
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
@@ -251,7 +252,10 @@ def get_plugin_manager(
         if pm.is_blocked(name):
             continue
         module = importlib.import_module(module_name)
-        pm.register_plugin(module, name, PluginOrigin(source="builtin", location=module_name))
+        origin = PluginOrigin(
+            source="builtin", location=module_name, distribution="promoter", version=__version__
+        )
+        pm.register_plugin(module, name, origin)
     if load_entrypoints:
         pm.load_entrypoints()
     for item in extra:
