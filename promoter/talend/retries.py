@@ -17,11 +17,11 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 import tenacity
 
-from promoter.talend.errors import TalendAPIError, TalendConnectionError
+from promoter.talend.errors import TalendAPIError, TalendConnectionError, TalendTimeoutError
 
 __all__ = ["RetryPolicy", "is_ambiguous", "is_retryable", "parse_retry_after"]
 
@@ -35,7 +35,9 @@ class RetryPolicy:
     ``max_attempts`` counts the first try; ``initial_backoff`` doubles at each retry up to
     ``max_backoff`` (with jitter: a random wait between half and all of it); a ``Retry-After``
     longer than ``max_retry_after`` is cut to it; ``max_total_wait`` caps the seconds spent waiting
-    between attempts of one call.
+    between attempts of one call. After a timeout of a request that was sent, the wait is at least
+    ``timeout_settle``: the server may still be working on it, and the look-up that decides
+    whether a create or start may be sent again must come after it has finished.
     """
 
     max_attempts: int = 8
@@ -43,6 +45,7 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_retry_after: float = 60.0
     max_total_wait: float = 120.0
+    timeout_settle: float = 5.0
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """The jittered exponential backoff before retry number ``retry_number`` (1-based)."""
@@ -54,6 +57,8 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry_number`` after ``exc``."""
         if isinstance(exc, TalendAPIError) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.0), self.max_retry_after)
+        if isinstance(exc, TalendTimeoutError) and exc.sent:
+            return max(self.backoff(retry_number), self.timeout_settle)
         return self.backoff(retry_number)
 
     # ------------------------------------------------------------------ tenacity adapters
@@ -115,8 +120,3 @@ def is_ambiguous(exc: BaseException) -> bool:
     if isinstance(exc, TalendConnectionError):
         return exc.sent
     return False
-
-
-def http_date_now() -> str:
-    """The current time as an HTTP date (for tests and ``Retry-After`` round trips)."""
-    return email.utils.format_datetime(datetime.now(UTC), usegmt=True)
