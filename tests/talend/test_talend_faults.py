@@ -19,7 +19,7 @@ from talend_scenario import CALLS, EXPECTED_CREATES, run_script, state_of
 from promoter.sandbox import FaultConfig, Sandbox, SandboxSettings
 from promoter.talend import models as m
 from promoter.talend.client import TalendClient
-from promoter.talend.errors import AmbiguousOutcomeError, Conflict
+from promoter.talend.errors import AmbiguousOutcomeError, Conflict, ServerError, TalendTimeoutError
 from promoter.talend.ratelimit import family_of
 from promoter.talend.retries import RetryPolicy
 
@@ -167,3 +167,50 @@ def test_a_name_taken_by_another_object_is_still_a_conflict(talend_sandbox: Sand
     assert posts[0] >= 500 and posts[-1] == 409
     assert client.metrics.snapshot()["ambiguous_outcomes"] == 1
     assert client.metrics.snapshot()["reconciled"] == 0
+
+
+def test_a_start_that_times_out_is_looked_up_before_it_is_sent_again(talend_sandbox: Sandbox) -> None:
+    # Seeded jitter: the first start takes 382ms on the server, past the client's 200ms timeout;
+    # the second 23ms. A timeout is ambiguous, so the client waits for the request to settle and
+    # looks the execution up; the sandbox abandons a request whose client went away before its
+    # body was read, so the look-up finds nothing and the start is sent again: one execution.
+    retry = RetryPolicy(max_attempts=4, initial_backoff=0.02, timeout_settle=0.5)
+    with TalendClient(talend_sandbox.base_url, token=talend_sandbox.token, retry=retry, timeout=0.2) as client:
+        finance = client.workspaces.get_by_name("Finance", environment_name="dev")
+        assert finance is not None and finance.id
+        task = client.tasks.find("Finance daily load", workspace_id=finance.id)
+        assert task is not None
+        talend_sandbox.set_faults(FaultConfig(jitter_ms=400, methods=["POST"], families=["processing"], seed=2))
+        started = client.executions.start(m.ExecutionStartRequest(executable=task.executable))
+        talend_sandbox.set_faults()
+        assert [e.execution_id for e in client.executions.list_for_task(task.executable)] == [started.execution_id]
+        snapshot = client.metrics.snapshot()
+    assert snapshot["ambiguous_outcomes"] == 1 and snapshot["reconciled"] == 0
+    log = settled_requests(talend_sandbox)
+    starts = [e for e in log if e["path"] == "/processing/executions"]
+    look_up = next(e for e in log if e["path"].endswith("/executions") and e["method"] == "GET")
+    assert len(starts) == 2 and look_up["time"] - starts[0]["time"] >= 0.5  # waited to settle
+
+
+def test_retries_stop_at_the_waiting_cap(talend_sandbox: Sandbox) -> None:
+    retry = RetryPolicy(max_attempts=50, initial_backoff=0.05, max_backoff=0.05, max_total_wait=0.3)
+    talend_sandbox.set_faults(FaultConfig(error_rate=1.0))
+    with TalendClient(talend_sandbox.base_url, token=talend_sandbox.token, retry=retry) as client:
+        with pytest.raises(ServerError) as failed:
+            client.environments.list()
+        assert "status.talend.com" in str(failed.value)
+        snapshot = client.metrics.snapshot()
+    attempts = len(settled_requests(talend_sandbox))
+    # Waits of 0.025-0.05s each, at most 0.3s in all: between 7 and 13 attempts, far from 50.
+    assert 7 <= attempts <= 13 and snapshot["retries_total"] == attempts - 1
+
+
+def test_a_read_timeout_is_a_timeout_error(talend_sandbox: Sandbox) -> None:
+    talend_sandbox.set_faults(FaultConfig(latency_ms=300))
+    retry = RetryPolicy(max_attempts=2, initial_backoff=0.01, timeout_settle=0.01)
+    with (
+        TalendClient(talend_sandbox.base_url, token=talend_sandbox.token, retry=retry, timeout=0.1) as client,
+        pytest.raises(TalendTimeoutError) as timed_out,
+    ):
+        client.environments.list()
+    assert timed_out.value.sent and "timeout" in str(timed_out.value)

@@ -22,6 +22,7 @@ from promoter.talend.errors import (
     ServerError,
     TalendAPIError,
     TalendConnectionError,
+    TalendTimeoutError,
     Unauthorized,
     error_for_status,
 )
@@ -77,6 +78,12 @@ def test_retry_after_wins_over_backoff_and_is_capped() -> None:
     assert policy.wait_for(slow, 1) == 5.0
     no_header = RateLimited(status=429, method="GET", path="/x")
     assert 5.0 <= policy.wait_for(no_header, 1) <= 10.0
+
+
+def test_a_sent_request_that_timed_out_is_given_time_to_settle() -> None:
+    policy = RetryPolicy(initial_backoff=0.01, timeout_settle=2.0)
+    assert policy.wait_for(TalendTimeoutError("POST", "/p", "ReadTimeout", sent=True), 1) == 2.0
+    assert policy.wait_for(TalendTimeoutError("POST", "/p", "ConnectTimeout", sent=False), 1) <= 0.01
 
 
 def test_what_is_retried_and_what_is_ambiguous() -> None:
