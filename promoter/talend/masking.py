@@ -130,6 +130,7 @@ class MaskingFilter(logging.Filter):
     """A logging filter that masks registered secrets in a record's message and arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place; never drops it."""
         if len(secrets) == 0:
             return True
         message = record.getMessage()

@@ -19,7 +19,11 @@ class ClientMetrics:
 
     Every HTTP attempt that leaves the client counts once in ``requests`` (by family), in
     ``endpoints`` (by ``"METHOD /path/{template}"``) and, when an answer came back, in
-    ``statuses``; attempts that got no answer count in ``connection_errors``.
+    ``statuses``; attempts that got no answer count in ``connection_errors``. ``retries`` counts
+    attempts after a failed one, ``rate_limited`` the 429s received. ``limiter_wait_seconds`` sums
+    the time requests waited before leaving: pacing under the budget, and the pause of a family
+    after a 429 with ``Retry-After``. ``ambiguous_outcomes`` counts failures of non-idempotent
+    calls that may have taken effect, ``reconciled`` those the look-up found had.
     """
 
     def __init__(self) -> None:
