@@ -30,7 +30,7 @@ def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
 
 
 def test_entry_point_plugin_is_discovered_and_listed(estate: Estate) -> None:
-    result = estate.cli("plugins", "--output", "json", check=0)
+    result = estate.cli("plugins", "--output", "json", check=0, PROMOTER_DISABLE_PLUGINS="")
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     sample = plugins["sample"]
     assert sample["source"] == "entrypoint"
