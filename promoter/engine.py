@@ -43,8 +43,11 @@ from promoter.hooks import STAGE_HOOKS, PromoterHooks
 from promoter.ledger import HOSTNAME, Ledger, LockHeartbeat, RunRecord
 from promoter.pipeline import LoadedPipeline, Secrets
 from promoter.run import (
+    ApplyResult,
     CheckResult,
+    ExportBundle,
     GateDecision,
+    Mapping,
     ObjectProgress,
     ObjectStatus,
     Plan,
@@ -94,6 +97,40 @@ class _Stop(Exception):
         self.status = status
         self.exit_code = exit_code
         self.message = message
+
+
+def summarize(result: Any) -> list[str]:
+    """One-line messages about a stage's result, for the stage outcome in the ledger."""
+    if isinstance(result, ExportBundle):
+        return [f"{len(result.objects)} object(s) exported from {result.source}"]
+    if isinstance(result, Mapping):
+        problems = f", {len(result.problems)} problem(s)" if result.problems else ""
+        return [f"{len(result.objects)} object(s) mapped to {result.target}{problems}"]
+    if isinstance(result, Plan):
+        return [
+            ", ".join(f"{n} {action}" for action, n in result.summary().items() if n) or "empty"
+        ]
+    if isinstance(result, Snapshot):
+        return [f"{len(result.entries)} object(s) captured"]
+    if isinstance(result, ApplyResult):
+        skipped = f", {len(result.skipped)} already done" if result.skipped else ""
+        return [f"{len(result.applied)} object(s) applied{skipped}"]
+    if isinstance(result, RollbackResult):
+        state = "complete" if result.complete else "INCOMPLETE: " + "; ".join(result.differences)
+        return [f"{len(result.restored)} object(s) restored, {state}"]
+    if isinstance(result, list):
+        lines = []
+        for item in result:
+            if isinstance(item, GateDecision):
+                verdict = "allowed" if item.allowed else "BLOCKED"
+                lines.append(f"{item.gate}: {verdict} - {item.reason}")
+            elif isinstance(item, CheckResult):
+                verdict = "passed" if item.passed else "FAILED"
+                lines.append(
+                    f"{item.name}: {verdict}" + (f" - {item.message}" if item.message else "")
+                )
+        return lines
+    return []
 
 
 def new_run_id() -> str:
@@ -503,9 +540,7 @@ class Engine:
             result: T = self.hooks.stage(run=run, stage=StageCall(name=name, execute=fn))
         except StageError as error:
             outcome = record(StageStatus.FAILED, [str(error)], error.plugin or plugin)
-            with contextlib.suppress(Exception):
-                self.hooks.on_stage_error(run=run, stage=name, error=error)
-                self.hooks.after_stage(run=run, stage=name, outcome=outcome)
+            self._notify_failure(run, name, error, outcome)
             raise
         except KeyboardInterrupt:
             record(StageStatus.INTERRUPTED, ["interrupted"], plugin)
@@ -514,13 +549,20 @@ class Engine:
             # A stage raised one of promoter's own errors (e.g. an unresolvable secret).
             stage_error = StageError(name, plugin, str(error))
             outcome = record(StageStatus.FAILED, [str(stage_error)], plugin)
-            with contextlib.suppress(Exception):
-                self.hooks.on_stage_error(run=run, stage=name, error=stage_error)
-                self.hooks.after_stage(run=run, stage=name, outcome=outcome)
+            self._notify_failure(run, name, stage_error, outcome)
             raise stage_error from error
-        outcome = record(StageStatus.OK, [], plugin)
+        outcome = record(StageStatus.OK, summarize(result), plugin)
         self.hooks.after_stage(run=run, stage=name, outcome=outcome)
         return result
+
+    def _notify_failure(
+        self, run: RunContext, name: str, error: StageError, outcome: StageOutcome
+    ) -> None:
+        # Listeners must not mask the stage's own failure: their errors are dropped here.
+        with contextlib.suppress(Exception):
+            self.hooks.on_stage_error(run=run, stage=name, error=error)
+        with contextlib.suppress(Exception):
+            self.hooks.after_stage(run=run, stage=name, outcome=outcome)
 
     # --- ledger helpers ---------------------------------------------------------------------
 

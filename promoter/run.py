@@ -260,7 +260,10 @@ class StageOutcome(_Model):
     status: StageStatus
     duration: float = 0.0
     plugin: str | None = None
+    """The plugin that raised, when the stage failed; otherwise the first implementation in call
+    order (for collecting stages: every implementation)."""
     messages: list[str] = Field(default_factory=list)
+    """A summary of the result (counts, gate verdicts, checks), or the error."""
     started_at: datetime = Field(default_factory=utcnow)
 
 

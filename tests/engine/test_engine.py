@@ -89,6 +89,14 @@ def test_stages_run_in_order_and_the_ledger_records_them(estate: Estate, harness
         e["stage"] for e in harness.ledger.stage_events(outcome.run_id) if e["event"] == "finished"
     ]
     assert finished == recorder.stages()
+    messages = {
+        e["stage"]: e["messages"]
+        for e in harness.ledger.stage_events(outcome.run_id)
+        if e["event"] == "finished"
+    }
+    assert messages["plan"] == ["3 create"]
+    assert messages["apply"] == ["3 object(s) applied"]
+    assert messages["verify"] == ["fake:read-back: passed"]
     plan = Plan.model_validate_json(harness.ledger.document(outcome.run_id, "plan") or "")
     assert plan.summary()["create"] == 3
     snapshot = Snapshot.model_validate_json(
