@@ -163,7 +163,12 @@ def deferred_interrupts() -> Iterator[None]:
 
 
 class Engine:
-    """Runs promotions: new runs, dry runs, resumes and rollbacks, recorded in the ledger."""
+    """Runs promotions: new runs, dry runs, resumes and rollbacks, recorded in the ledger.
+
+    One engine runs one run at a time (it keeps the run's stage outcomes and lock heartbeat).
+    On resume, the plan and the snapshot come back from the ledger; ``run.state`` does not, so
+    stages rebuild what they keep there (clients, caches) when they first need it.
+    """
 
     def __init__(
         self,

@@ -549,3 +549,25 @@ def test_typed_section_access(estate: Estate, harness: Harness) -> None:
     assert run.section_as("absent", section_type) is None
     with pytest.raises(TypeError):
         run.section_as("fake", RunOutcome)
+
+
+def test_progress_is_thread_safe(estate: Estate, harness: Harness) -> None:
+    import threading
+
+    loaded = harness.load(estate.pipeline())
+    engine = harness.engine()
+    run = engine.context(loaded, target=None, options=RunOptions(yes=True))
+    harness.ledger.create_run(engine._record(run))
+
+    def worker(n: int) -> None:
+        for i in range(50):
+            run.progress("apply", "task", f"t{n}-{i}", "done")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(harness.ledger.progress(run.run_id)) == 400
+    assert run.already_done("apply", "task", "t7-49")
+    assert not run.already_done("verify", "task", "t7-49")
