@@ -91,6 +91,15 @@ def follow(http: httpx.Client, execution: str, timeout: float = 10.0) -> list[di
     raise AssertionError(f"execution {execution} did not end: {[s['status'] for s in seen]}")
 
 
+def settled_log(sandbox: Sandbox, count: int, timeout: float = 2.0) -> list[dict[str, Any]]:
+    """The request log once it holds ``count`` entries: an entry is written after its answer is
+    sent, so the client can be a step ahead of the log."""
+    deadline = time.monotonic() + timeout
+    while len(log := sandbox.requests()) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return log
+
+
 @pytest.fixture
 def http(talend_sandbox: Sandbox) -> Any:
     with talend_sandbox.http(timeout=10) as client:
@@ -425,7 +434,8 @@ def test_the_request_log_records_family_status_and_fault(talend_sandbox: Sandbox
     http.get("/processing/executables/tasks/executions")
     http.get("/orchestration/environments")
     talend_sandbox.set_faults()
-    log = talend_sandbox.requests()
+    log = settled_log(talend_sandbox, 5)
+    assert len(log) == 5
     summary = [(e["method"], e["path"], e["family"], e["status"], e["fault"]) for e in log]
     assert summary[:3] == [
         ("GET", "/orchestration/environments", "orchestration", 200, None),
