@@ -148,8 +148,9 @@ class Transport:
 
         def attempt() -> R:
             if ambiguity.pending and reconcile is not None:
-                ambiguity.pending = False
+                # If the look-up itself fails, the doubt remains: look again before any resend.
                 found = self._reconcile(method, path, reconcile)
+                ambiguity.pending = False
                 if found is not None:
                     return found
             try:
