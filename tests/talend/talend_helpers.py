@@ -22,3 +22,9 @@ def settled_requests(sandbox: Sandbox, quiet: float = 0.15, timeout: float = 5.0
             return again
         entries = again
     return entries
+
+
+def clear_settled(sandbox: Sandbox) -> None:
+    """Clear the request log once the answers already sent are logged (they would land later)."""
+    settled_requests(sandbox)
+    sandbox.clear_requests()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from talend_helpers import settled_requests
+from talend_helpers import clear_settled, settled_requests
 
 from promoter.sandbox import Sandbox
 from promoter.talend import models as m
@@ -84,7 +84,7 @@ def test_bad_credentials_say_what_to_check(talend_sandbox: Sandbox, fast_retries
 def test_paging_over_more_than_250_objects(talend_sandbox: Sandbox, client: TalendClient) -> None:
     finance = client.workspaces.get_by_name("Finance", environment_name="dev")
     assert finance is not None
-    talend_sandbox.clear_requests()
+    clear_settled(talend_sandbox)
     tasks = client.tasks.list(workspace_id=finance.id).all()
     assert len(tasks) == 260 and len({t.executable for t in tasks}) == 260
     # Three pages of at most 100, no request per item (no N+1).
@@ -100,6 +100,6 @@ def test_paging_over_more_than_250_objects(talend_sandbox: Sandbox, client: Tale
     assert [t.executable for t in searched] == [t.executable for t in tasks]
     assert client.tasks.list(workspace_id=finance.id).total() == 260
     # Stopping early fetches no more pages.
-    talend_sandbox.clear_requests()
+    clear_settled(talend_sandbox)
     first_five = [t for _, t in zip(range(5), client.tasks.list(workspace_id=finance.id), strict=False)]
     assert len(first_five) == 5 and len(settled_requests(talend_sandbox)) == 1

@@ -12,7 +12,7 @@ import bisect
 import itertools
 from collections import Counter
 
-from talend_helpers import settled_requests
+from talend_helpers import clear_settled, settled_requests
 
 from promoter.sandbox import FaultConfig, Sandbox
 from promoter.talend.client import TalendClient
@@ -58,7 +58,7 @@ def test_a_burst_of_1000_requests_under_the_limiter_gets_no_429(talend_sandbox: 
 
     talend_sandbox.set_rate_limits(orchestration=SANDBOX_BUDGET)  # forget the control's requests
     talend_sandbox.state.limiter.window = 1.0
-    talend_sandbox.clear_requests()
+    clear_settled(talend_sandbox)
     limits = RateLimits(orchestration=CLIENT_BUDGET, period=1.0)
     with TalendClient(talend_sandbox.base_url, token=talend_sandbox.token, rate_limits=limits, retry=no_retries) as paced:
         assert _burst(paced, 1000) == 0
@@ -81,7 +81,7 @@ def test_429_bursts_with_and_without_retry_after(talend_sandbox: Sandbox, fast_r
             talend_sandbox.set_faults(
                 FaultConfig(burst_429_every=10, burst_429_length=3, retry_after=retry_after, families=["orchestration"])
             )
-            talend_sandbox.clear_requests()
+            clear_settled(talend_sandbox)
             names = [client.environments.list()[0].name for _ in range(20)]
             assert names == ["dev"] * 20
             log = settled_requests(talend_sandbox)
