@@ -14,7 +14,7 @@ from openapi_contract import Contract, SpecsMissing, spec_dir
 from promoter.sandbox import Sandbox, SandboxSettings
 
 #: The ``talend_sandbox`` fixture's settings: quick executions, no per-minute budgets.
-FAST = {"budgets": None, "dispatch_seconds": 0.05, "run_seconds": 0.2}
+FAST: dict[str, Any] = {"budgets": None, "dispatch_seconds": 0.05, "run_seconds": 0.2}
 
 
 @pytest.fixture(scope="session")

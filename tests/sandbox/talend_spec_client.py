@@ -55,7 +55,7 @@ def run_task(base_url: str, token: str, task_name: str) -> dict[str, Any]:
         started.raise_for_status()
         execution_id = started.json()["executionId"]
 
-        statuses = []
+        statuses: list[str] = []
         deadline = time.monotonic() + 60
         while True:
             status = http.get(f"/processing/executions/{execution_id}")

@@ -460,7 +460,8 @@ def _pause_task(api: CheckedApi) -> None:
     route = "/orchestration/executables/tasks/{taskId}/pause"
     task = new_task(api)
     api.check("PUT", route, 204, path={"taskId": task["id"]}, json={"pause": True, "pauseContext": "release"})
-    assert ok(api.client.get(f"/orchestration/executables/tasks/{task['id']}"))["taskPauseDetails"]["pause"] is True
+    paused = api.check("GET", "/orchestration/executables/tasks/{taskId}", 200, path={"taskId": task["id"]}).json()
+    assert paused["taskPauseDetails"]["pause"] is True and paused["taskPauseDetails"]["pauseContext"] == "release"
     api.check("PUT", route, 204, path={"taskId": task["id"]}, json={"pause": False})
     api.check("PUT", route, 404, path={"taskId": UNKNOWN_ID}, json={"pause": True})
     api.check("PUT", route, 400, path={"taskId": task["id"]}, json={"pause": "perhaps"})
@@ -819,6 +820,20 @@ def _get_execution(api: CheckedApi) -> None:
     final = api.check("GET", "/processing/executions/{executionId}", 200, path={"executionId": execution}).json()
     assert final["status"] == "execution_successful" and final["executionStatus"] == "EXECUTION_SUCCESS"
     assert final["numberOfProcessedRows"] == 1000
+    # Failed and rejected runs carry their error fields and misfire reason in the spec's enums.
+    serial = new_task(api, run_config=False)
+    ok(api.client.put(f"/orchestration/executables/tasks/{serial['id']}/run-config",
+                      json={**RUN_CONFIG, "parallelExecutionAllowed": False}))
+    failed = run(api, serial["id"], parameters={"SANDBOX_OUTCOME": "execution_failed"})
+    rejected = run(api, serial["id"])
+    wait_terminal(api, failed)
+    wait_terminal(api, rejected)
+    body = api.check("GET", "/processing/executions/{executionId}", 200, path={"executionId": failed}).json()
+    assert body["status"] == "execution_failed" and body["errorType"] and body["errorMessage"]
+    body = api.check("GET", "/processing/executions/{executionId}", 200, path={"executionId": rejected}).json()
+    assert body["misfiredExecutionReason"] == "PARALLEL_EXECUTION_FORBIDDEN"
+    page = api.check("GET", "/processing/executables/tasks/{taskId}/executions", 200, path={"taskId": serial["id"]}).json()
+    assert [e["status"] for e in page["items"]] == ["execution_rejected", "execution_failed"]
     api.check("GET", "/processing/executions/{executionId}", 404, path={"executionId": UNKNOWN_UUID})
 
 
@@ -827,6 +842,7 @@ def _stop_execution(api: CheckedApi) -> None:
     execution = run(api, new_task(api)["id"])
     api.check("DELETE", "/processing/executions/{executionId}", 204, path={"executionId": execution})
     assert wait_terminal(api, execution)["status"] == "terminated"
+    api.validate("GET", "/processing/executions/{executionId}", api.client.get(f"/processing/executions/{execution}"))
     api.check("DELETE", "/processing/executions/{executionId}", 404, path={"executionId": UNKNOWN_UUID})
 
 
