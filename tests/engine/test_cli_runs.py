@@ -202,6 +202,14 @@ def test_a_killed_run_shows_interrupted_and_resumes(estate: Estate) -> None:
     history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
     assert history[0]["status"] == "interrupted"
 
+    # the pipeline file changed since the run started: resume refuses (unless --force)
+    pipeline = estate.root / "release.yaml"
+    original = pipeline.read_text()
+    pipeline.write_text(original + "# edited\n")
+    changed = estate.cli("resume", run_id, check=2)
+    assert "changed since run" in changed.stderr and "--force" in changed.stderr
+    pipeline.write_text(original)
+
     resumed = json.loads(estate.cli("resume", run_id, "--output", "json", check=0).stdout)
     assert resumed["status"] == "promoted"
     assert len(estate.target_objects()) == 3

@@ -225,3 +225,23 @@ def test_a_local_plugin_cannot_silently_shadow_another_plugin_name(estate: Estat
     assert "two plugins are named 'gates': builtin promoter.stages.gates" in result.stderr
     assert f"pipeline {estate.root / 'gates.py'}" in result.stderr
     assert "plugins[1]" in result.stderr
+
+
+def test_two_distributions_with_one_plugin_name_are_both_named() -> None:
+    from promoter.plugins import PluginOrigin
+
+    pm = get_plugin_manager(load_entrypoints=False)
+    first = PluginOrigin(
+        source="entrypoint", location="a_mod", distribution="acme-a", version="1.0"
+    )
+    second = PluginOrigin(
+        source="entrypoint", location="b_mod", distribution="acme-b", version="2.0"
+    )
+    assert pm.register_plugin(object(), "acme", first)
+    with pytest.raises(PluginError) as info:
+        pm.register_plugin(object(), "acme", second)
+    message = str(info.value)
+    assert "two plugins are named 'acme'" in message
+    assert "(distribution acme-a 1.0)" in message and "(distribution acme-b 2.0)" in message
+    # the same entry point seen twice (an editable install) is not an error
+    assert pm.register_plugin(object(), "acme", first) is False
