@@ -253,7 +253,7 @@ def _extra_options(ctx: click.Context, core: set[str]) -> dict[str, Any]:
 # --- validate -------------------------------------------------------------------------------------
 
 
-@click.command(cls=PluginOptionsCommand)
+@click.command(cls=PluginOptionsCommand, short_help="Check a pipeline file; write nothing.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @pipeline_options
 @output_option
@@ -310,7 +310,7 @@ def validate(
 # --- plan / promote -------------------------------------------------------------------------------
 
 
-@click.command(cls=PluginOptionsCommand)
+@click.command(cls=PluginOptionsCommand, short_help="Show what a promotion would change.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @pipeline_options
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
@@ -346,7 +346,7 @@ def plan(
     )
 
 
-@click.command(cls=PluginOptionsCommand)
+@click.command(cls=PluginOptionsCommand, short_help="Promote a pipeline's artifacts to a target.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @pipeline_options
 @click.option("--dry-run", is_flag=True, help="Stop after the plan and show it; write nothing.")
@@ -507,7 +507,7 @@ def _reopen(
     return engine, run, record
 
 
-@click.command()
+@click.command(short_help="Continue an interrupted run.")
 @click.argument("run_id", metavar="RUN")
 @click.option(
     "-p",
@@ -545,7 +545,7 @@ def resume(
         ledger.close()
 
 
-@click.command()
+@click.command(short_help="Restore the target to a run's snapshot.")
 @click.argument("run_id", metavar="RUN")
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
 @click.option(
@@ -591,7 +591,7 @@ def rollback(
 # --- history / show -------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="List the latest runs.")
 @click.option("--target", default=None, metavar="ENV/WORKSPACE", help="Only runs on this target.")
 @click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True)
 @ledger_option
@@ -616,7 +616,7 @@ def history(target: str | None, limit: int, ledger_location: str | None, output:
         )
 
 
-@click.command()
+@click.command(short_help="Show one run in detail.")
 @click.argument("run_id", metavar="RUN")
 @ledger_option
 @output_option
@@ -699,7 +699,7 @@ def _summary(plan: dict[str, Any]) -> dict[str, int]:
 # --- plugins / unlock -----------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="List plugins and the hooks they implement.")
 @click.option(
     "-p", "--plugin", "plugins", multiple=True, metavar="MODULE", help="Also load this plugin."
 )
@@ -730,7 +730,7 @@ def plugins(ctx: click.Context, plugins: tuple[str, ...], file: str | None, outp
         click.echo(f"    {', '.join(info.hooks) or '(no hooks)'}")
 
 
-@click.command()
+@click.command(short_help="Force a target's lock open (recorded).")
 @click.argument("target", metavar="TARGET")
 @click.option("--reason", default=None, help="Why (recorded in the lock history).")
 @ledger_option
