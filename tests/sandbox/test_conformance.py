@@ -835,6 +835,14 @@ def _get_execution(api: CheckedApi) -> None:
     page = api.check("GET", "/processing/executables/tasks/{taskId}/executions", 200, path={"taskId": serial["id"]}).json()
     assert [e["status"] for e in page["items"]] == ["execution_rejected", "execution_failed"]
     api.check("GET", "/processing/executions/{executionId}", 404, path={"executionId": UNKNOWN_UUID})
+    # The spec documents 429 for this operation: polling too fast.
+    ok(api.client.put("/_sandbox/faults", json={"burst_429_every": 1, "burst_429_length": 1, "retry_after": 1,
+                                               "families": ["processing"], "methods": ["GET"]}))
+    try:
+        limited = api.check("GET", "/processing/executions/{executionId}", 429, path={"executionId": execution})
+    finally:
+        ok(api.client.put("/_sandbox/faults", json={}))
+    assert limited.headers["Retry-After"] == "1"
 
 
 @scenario("DELETE", "/processing/executions/{executionId}")
