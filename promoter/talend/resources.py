@@ -330,7 +330,7 @@ class ArtifactsAPI(_Resource):
             "name": name,
             "types": [str(t) for t in types] if types is not None else None,
         }
-        return self._paged(self.PATH, params, Artifact, limit)
+        return _paginator(self._t, self.PATH, params, Artifact, limit)
 
     def get(self, artifact_id: str) -> Artifact:
         """One artifact."""
@@ -357,9 +357,6 @@ class ArtifactsAPI(_Resource):
             path_params={"id": artifact_id, "version": version},
             parse=_nothing,
         )
-
-    def _paged(self, path: str, params: dict[str, Any], model: type[M], limit: int) -> Paginator[M]:
-        return _paginator(self._t, path, params, model, limit)
 
 
 def _paginator(
