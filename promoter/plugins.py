@@ -41,6 +41,13 @@ DISABLE_ENV = "PROMOTER_DISABLE_PLUGINS"
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "core": "promoter.stages.core",
+    "talend": "promoter.stages.session",
+    "talend-export": "promoter.stages.export",
+    "talend-map": "promoter.stages.mapping",
+    "talend-plan": "promoter.stages.planning",
+    "talend-apply": "promoter.stages.apply",
+    "talend-verify": "promoter.stages.verify",
+    "talend-rollback": "promoter.stages.rollback",
     "gates": "promoter.stages.gates",
     "console": "promoter.stages.console",
     "reports": "promoter.stages.reports",
