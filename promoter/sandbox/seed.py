@@ -152,7 +152,7 @@ def _publish_history(estate: Estate, ws_id: str, env: str, history: dict[str, li
                 publisher="release-bot@example.com",
                 repository={"project": "DATA_PLATFORM", "branch": "main",
                             "commit": {"id": stable_id("commit", name, base)[:12], "author": "dev@example.com",
-                                       "message": f"{name}: release {base}"}},
+                                       "date": when.strftime("%Y-%m-%dT%H:%M:%SZ")}},
                 id=stable_id("artifact", ws_id, name),
             )
             published[name] = (artifact.id, version)

@@ -308,10 +308,9 @@ class ArtifactParameter(WireModel):
 class RepositoryCommit(WireModel):
     """``RepositoryCommitData``: the source commit an artifact version was built from."""
 
-    id: str | None = None
-    author: str | None = None
-    date: str | None = None
-    message: str | None = None
+    id: str
+    date: datetime
+    author: str
 
 
 class SourcesRepository(WireModel):

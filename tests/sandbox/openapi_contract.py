@@ -43,12 +43,6 @@ ALIASES: dict[tuple[str, str], tuple[str, str]] = {
 #: wire models or the seed): the exact problems tolerated, per served route. A test checks that
 #: each still occurs, so that a fix must also remove its entry here.
 KNOWN_DIVERGENCES: dict[tuple[str, str], set[str]] = {
-    # The demo seed publishes commits as {id, author, message}, and models.RepositoryCommit allows
-    # it; the spec's RepositoryCommitData requires {id, date, author} and has no message.
-    ("GET", "/orchestration/artifacts/{artifactId}/versions/{version}"): {
-        "repository/commit: 'date' is a required property",
-        "repository/commit/message: not in the spec",
-    },
     # The spec's 202 (a promotion still running) has no body, yet a client must learn the
     # execution id to poll GET /processing/executions/promotions/{executionId}: the sandbox
     # answers {executionId} (the 201 schema, Execution, without its report).
