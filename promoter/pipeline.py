@@ -400,6 +400,26 @@ class _EnvironmentVariables:
         return self._environ.get(name, default)
 
 
+class _PerTarget:
+    """``values.NAME`` and ``target.environment`` at file level: kept as they are, for the stages
+    to render for the selected target (a file's values differ per target; the file is rendered
+    once)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> _PerTarget:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _PerTarget(f"{self._path}.{name}")
+
+    def __getitem__(self, name: str) -> _PerTarget:
+        return self.__getattr__(name)
+
+    def __str__(self) -> str:
+        return "{{ " + self._path + " }}"
+
+
 SectionRegistry = dict[str, tuple[type[BaseModel], str]]
 """Section name -> (model, name of the plugin that registered it)."""
 
@@ -538,6 +558,8 @@ def _render(
         autoescape=False,
     )
     context: dict[str, Any] = {
+        "values": _PerTarget("values"),
+        "target": _PerTarget("target"),
         **variables,
         "vars": variables,
         "env": _EnvironmentVariables(environ),

@@ -71,7 +71,8 @@ class _Mapper:
             if isinstance(value, SecretRef):
                 self.secret_refs[name] = value
             else:
-                self.explicit[name] = _text(value)
+                # "{{ values.x }}" and "{{ target.environment }}" render for the selected target.
+                self.explicit[name] = _text(self.render_value(name, value))
 
     def problem(self, message: str, hint: str, ref: ObjectRef | None = None) -> None:
         self.problems.append(MappingProblem(object=ref, message=message, hint=hint))
