@@ -292,6 +292,9 @@ class GatesConfig(StrictModel):
     freeze: list[FreezeWindow] = Field(default_factory=list)
     require_reason: bool = False
     """Hotfix pipelines always require a reason."""
+    approval_file: str | None = Field(default=None, min_length=1)
+    """A YAML file of approvals (relative to the pipeline file) for targets with
+    ``approval: required``; ``--approve`` on the command line is the other way."""
 
 
 ReportFormat = Literal["json", "junit", "markdown", "html"]
