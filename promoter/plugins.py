@@ -49,6 +49,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "talend-verify": "promoter.stages.verify",
     "talend-rollback": "promoter.stages.rollback",
     "gates": "promoter.stages.gates",
+    "release-gates": "promoter.stages.release_gates",
     "console": "promoter.stages.console",
     "reports": "promoter.stages.reports",
 }
