@@ -106,7 +106,10 @@ class PromoterHooks:
         except (KeyboardInterrupt, SystemExit, MissingStageError):
             raise
         except Exception as exc:
-            raise self._stage_error(stage, exc, hook_name, "promoter_stage") from exc
+            error = self._stage_error(stage, exc, hook_name, "promoter_stage")
+            if error is exc:
+                raise  # already a StageError: `raise error from exc` would make it its own cause
+            raise error from exc
 
     def _first(self, stage: str, hook_name: str, model: type[M], **kwargs: Any) -> M:
         result = self._call(stage, hook_name, lambda: getattr(self.pm.hook, hook_name)(**kwargs))
