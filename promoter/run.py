@@ -296,6 +296,9 @@ class RunOutcome(_Model):
     gates: list[GateDecision] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     rollback: RollbackResult | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    """Counters plugins add while reporting, by plugin (``talend``: the client's requests,
+    retries, 429s and waits), so that the ledger keeps what a run cost and survived."""
 
 
 Stage = Literal[

@@ -129,6 +129,15 @@ def promoter_register_pipeline_sections(register: Callable[[str, type[BaseModel]
     register("talend", TalendSection)
 
 
+@hookimpl(tryfirst=True)
+def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
+    """Put the client's traffic counters (requests, retries, 429s...) into the outcome, before
+    the report writers run: the engine saves the outcome to the ledger after this stage."""
+    existing: Any = run.state.get(STATE_KEY)
+    if isinstance(existing, TalendSession):
+        outcome.metrics["talend"] = existing.client.metrics.snapshot()
+
+
 @hookimpl
 def promoter_run_finished(run: RunContext, outcome: RunOutcome) -> None:
     """Close the run's client and keep its traffic counters for the reports."""
