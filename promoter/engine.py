@@ -401,8 +401,11 @@ class Engine:
         mapping = self._stage(run, "map", lambda: self.hooks.map(run=run, bundle=bundle))
         self._save(run, "mapping", mapping)
         if mapping.problems:
+            # Each problem with its hint: what to add, and where.
             lines = [
-                f"{p.object}: {p.message}" if p.object else p.message for p in mapping.problems
+                (f"{p.object}: {p.message}" if p.object else p.message)
+                + (f"\n    fix: {p.hint}" if p.hint else "")
+                for p in mapping.problems
             ]
             raise _Stop(
                 RunStatus.FAILED,
