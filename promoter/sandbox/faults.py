@@ -2,8 +2,9 @@
 
 What the real service does to clients on a bad day, on demand and reproducibly (seeded):
 latency and jitter, 5xx answers, bursts of 429 with or without ``Retry-After``, rate limits per
-API family like the real budgets, and connections dropped before the request is processed or
-— the ambiguous case — after it took effect but before the answer was sent.
+API family like the real budgets, connections dropped before the request is processed or
+— the ambiguous case — after it took effect but before the answer was sent, and an outage of
+writes after a given number of them (to stop a promotion part-way, deterministically).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Family = Literal["orchestration", "processing", "monitoring", "security"]
+
+#: Methods that ``fail_writes_after`` counts and refuses.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: The real service's budgets: requests per minute per source IP and API family.
 REAL_BUDGETS: dict[str, int] = {"orchestration": 1800, "processing": 1800, "monitoring": 600}
@@ -41,10 +45,18 @@ class FaultConfig(BaseModel):
     drop_after_rate: float = Field(default=0.0, ge=0, le=1, description="Process the request, then close the connection without answering.")
     burst_429_every: int = Field(default=0, ge=0, description="Start a burst of 429s every N requests (0: never).")
     burst_429_length: int = Field(default=0, ge=0, description="How many requests a 429 burst refuses.")
-    retry_after: float | None = Field(default=None, ge=0, description="Retry-After seconds on injected 429s; None: no header.")
+    retry_after: float | None = Field(default=None, ge=0, description="Retry-After seconds on injected 429s (and write-limit 503s); None: no header.")
     families: list[str] | None = Field(default=None, description="Limit faults to these API families (None: all).")
     methods: list[str] | None = Field(default=None, description="Limit faults to these HTTP methods (None: all).")
     seed: int | None = Field(default=None, description="Seed of the random draws, for reproducible runs.")
+    fail_writes_after: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Let this many writes (POST, PUT, DELETE) through, then answer 503 to every write "
+            "until the faults are replaced (None: never). Injected 503s carry `retry_after`."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,13 @@ class FaultDecision:
     retry_after: float | None = None
     drop_before: bool = False
     drop_after: bool = False
+    write_limit: bool = False
 
     @property
     def label(self) -> str | None:
         """A short name of the fault, for the request log."""
+        if self.write_limit:
+            return "write-limit"
         if self.drop_before:
             return "drop-before"
         if self.drop_after:
@@ -90,6 +105,7 @@ class FaultInjector:
             self._random = random.Random(config.seed)
             self._count = 0
             self._burst_left = 0
+            self._writes = 0
 
     def decide(self, family: str, method: str) -> FaultDecision:
         """The fault (possibly none) for the next request of ``family``."""
@@ -102,21 +118,38 @@ class FaultInjector:
             rnd = self._random
             self._count += 1
             delay = (config.latency_ms + rnd.uniform(0, config.jitter_ms)) / 1000.0
-            if config.burst_429_every and self._count % config.burst_429_every == 0:
-                self._burst_left = config.burst_429_length
-            if self._burst_left > 0:
-                self._burst_left -= 1
-                return FaultDecision(delay=delay, status=429, retry_after=config.retry_after)
-            draw = rnd.random()
-            if draw < config.error_rate:
-                return FaultDecision(delay=delay, status=rnd.choice((500, 502, 503)))
-            draw -= config.error_rate
-            if draw < config.drop_before_rate:
-                return FaultDecision(delay=delay, drop_before=True)
-            draw -= config.drop_before_rate
-            if draw < config.drop_after_rate:
-                return FaultDecision(delay=delay, drop_after=True)
-            return FaultDecision(delay=delay)
+            # Writes to the estate: fetching a token (security) changes nothing there.
+            counted = (
+                config.fail_writes_after is not None
+                and method.upper() in WRITE_METHODS
+                and family != "security"
+            )
+            if counted and self._writes >= (config.fail_writes_after or 0):
+                return FaultDecision(
+                    delay=delay, status=503, retry_after=config.retry_after, write_limit=True
+                )
+            decision = self._draw(config, rnd, delay)
+            if counted and decision.status is None and not decision.drop_before:
+                self._writes += 1  # let through: it takes effect (drop_after included)
+            return decision
+
+    def _draw(self, config: FaultConfig, rnd: random.Random, delay: float) -> FaultDecision:
+        """The random faults (called with the lock held)."""
+        if config.burst_429_every and self._count % config.burst_429_every == 0:
+            self._burst_left = config.burst_429_length
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            return FaultDecision(delay=delay, status=429, retry_after=config.retry_after)
+        draw = rnd.random()
+        if draw < config.error_rate:
+            return FaultDecision(delay=delay, status=rnd.choice((500, 502, 503)))
+        draw -= config.error_rate
+        if draw < config.drop_before_rate:
+            return FaultDecision(delay=delay, drop_before=True)
+        draw -= config.drop_before_rate
+        if draw < config.drop_after_rate:
+            return FaultDecision(delay=delay, drop_after=True)
+        return FaultDecision(delay=delay)
 
 
 class RateLimiter:
