@@ -32,7 +32,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(DISTRIBUTIONS)
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check promoter tests benchmarks plugins
+	$(BIN)/ruff check $(wildcard promoter tests benchmarks plugins)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy promoter
