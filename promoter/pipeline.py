@@ -10,7 +10,8 @@ Loading a pipeline file goes through four steps; each reports every problem it f
    can register their sections;
 4. **validate** the core sections with :class:`Pipeline` and each plugin section with the model its
    plugin registered (``extra="forbid"``: unknown keys are errors), and check that every secret
-   reference can be resolved — without keeping the value.
+   reference can be resolved — without keeping the value. A section named like a plugin that
+   ``PROMOTER_DISABLE_PLUGINS`` blocks (``notify:`` of the ``notify`` plugin) is ignored.
 
 Secrets are references — ``${env:NAME}`` or ``${file:path}`` — of type :class:`SecretRef`. They
 stay references in the models, the ledger and every report; a stage resolves one only when it needs
@@ -504,6 +505,13 @@ def load_pipeline(
 
     data = _to_plain(document)
     problems: list[PipelineProblem] = []
+    if hooks is not None:
+        # A section named like a plugin that PROMOTER_DISABLE_PLUGINS blocks is that plugin's
+        # configuration: ignored with the plugin, rather than an unknown key.
+        blocked = {k for k in data if k not in registry and k not in CORE_SECTIONS}
+        for name in blocked:
+            if hooks.pm.is_blocked(str(name)):
+                del data[name]
 
     core = {k: v for k, v in data.items() if k not in registry}
     pipeline: Pipeline | None = None
