@@ -1,94 +1,292 @@
-"""``make demo``: start the embedded sandbox with the demo estate, show what is in it, stop it.
+"""``make demo``: real promotions against the embedded sandbox, step by step.
 
-Everything below goes over real HTTP to the sandbox, exactly as it would to Talend Cloud.
-Run it with ``python -m promoter.demo``.
+1. start the sandbox with the demo estate (in this process, on a free port, state in a work dir);
+2. check the pipeline file (``promoter validate``);
+3. promote the Finance release dev -> test: planned, applied, smoke-tested, promoted;
+4. promote it test -> prod: the newest ``finance_ledger_sync`` fails its smoke run in prod (by
+   design, in the demo estate), so promoter rolls prod back to its snapshot automatically;
+5. ``promoter history`` shows both runs; the reports of each are in the work dir;
+6. stop the sandbox.
+
+Every promoter step runs the real command line (``python -m promoter.cli ...``) in a subprocess,
+over real HTTP, exactly as a user or CI job would. Run it with ``python -m promoter.demo``
+(``--workdir DIR`` keeps the ledger, the sandbox state and the reports in ``DIR``).
+Exit 0 when every step ended as the demo expects.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
 import sys
+import tempfile
 import time
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
-import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from promoter.sandbox import Sandbox, SandboxSettings
+from promoter.stages.console import is_plain, make_console
+from promoter.talend.client import TalendClient
+
+REPO = Path(__file__).resolve().parent.parent
+PIPELINE = "pipelines/release.yaml"
+DEMO_PASSWORD = "demo-only-password"  # the demo value of ${env:FINANCE_DB_PASSWORD}
+TASKS = ("Finance daily load", "Finance ledger sync")
+ENVIRONMENTS = ("dev", "test", "prod")
 
 
-def _get(http: httpx.Client, path: str, **params: Any) -> Any:
-    response = http.get(path, params=params)
-    response.raise_for_status()
-    return response.json()
+@dataclass
+class Step:
+    """One command the demo ran, and how it ended."""
+
+    title: str
+    args: list[str]
+    expected: int
+    exit_code: int
+    seconds: float
+
+    @property
+    def as_expected(self) -> bool:
+        """Whether the command exited as the demo expects."""
+        return self.exit_code == self.expected
 
 
-def show_estate(http: httpx.Client, console: Console) -> None:
-    """Print the environments, workspaces, artifacts, tasks and connections of the sandbox."""
-    environments = _get(http, "/orchestration/environments")
-    console.print(f"[bold]Environments[/bold]: {', '.join(e['name'] for e in environments)}")
-    for env in environments:
-        workspaces = _get(http, "/orchestration/workspaces", query=f"environment.id=={env['id']}")
-        table = Table(title=f"{env['name']}", title_justify="left", expand=False)
-        for column in ("workspace", "type", "artifacts (newest version)", "tasks", "connections → host"):
-            table.add_column(column)
-        for ws in workspaces:
-            artifacts = _get(http, "/orchestration/artifacts", workspaceId=ws["id"])["items"]
-            tasks = _get(http, "/orchestration/executables/tasks", workspaceId=ws["id"])["items"]
-            connections = _get(http, "/orchestration/connections", workspaceId=ws["id"])["items"]
-            hosts = []
-            for c in connections:
-                shown = next((p["value"] for p in c["parameters"] if p["name"] in ("host", "url", "bucket")), "")
-                hosts.append(f"{c['name']} → {shown}")
-            table.add_row(
-                ws["name"], ws["type"],
-                "\n".join(f"{a['name']} {a['versions'][0]}" for a in artifacts) or "-",
-                "\n".join(t["name"] for t in tasks) or "-",
-                "\n".join(hosts) or "-",
+class Demo:
+    """The demo's state: console, work dir, the running sandbox, and the steps run so far."""
+
+    def __init__(self, console: Console, workdir: Path, sandbox: Sandbox) -> None:
+        self.console = console
+        self.workdir = workdir
+        self.sandbox = sandbox
+        self.steps: list[Step] = []
+        self.number = 0
+
+    def environment(self) -> dict[str, str]:
+        """The environment of every promoter command: the sandbox, the ledger, the demo secret."""
+        env = dict(os.environ)
+        disabled = [p for p in env.get("PROMOTER_DISABLE_PLUGINS", "").split(",") if p.strip()]
+        env.update(
+            TALEND_API_URL=self.sandbox.base_url,
+            TALEND_ACCESS_TOKEN=self.sandbox.token,
+            PROMOTER_LEDGER=str(self.workdir / "ledger.db"),
+            FINANCE_DB_PASSWORD=DEMO_PASSWORD,
+            # `sample` is a test-only plugin that the test setup installs into the same venv.
+            PROMOTER_DISABLE_PLUGINS=",".join(dict.fromkeys([*disabled, "sample"])),
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("PROMOTER_REPORT_DIR", None)
+        if is_plain(self.console):
+            env.setdefault("PROMOTER_CONSOLE", "plain")
+        return env
+
+    def heading(self, title: str, *why: str) -> None:
+        """A numbered heading, and what the step does and why."""
+        self.number += 1
+        self.console.print()
+        self.console.rule(f"[bold]Step {self.number}: {escape(title)}[/bold]", align="left")
+        for line in why:
+            self.console.print(escape(line))
+
+    def promoter(self, title: str, *args: str, expected: int = 0) -> Step:
+        """Run ``promoter ARGS`` as a user would; its output goes straight to the terminal."""
+        shown = " ".join(f"'{a}'" if " " in a else a for a in args)
+        self.console.print(f"\n[bold cyan]$ promoter {escape(shown)}[/bold cyan]")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        started = time.monotonic()
+        completed = subprocess.run(
+            [sys.executable, "-m", "promoter.cli", *args],
+            cwd=REPO,
+            env=self.environment(),
+            check=False,
+        )
+        step = Step(title, list(args), expected, completed.returncode, time.monotonic() - started)
+        self.steps.append(step)
+        verdict = "as expected" if step.as_expected else f"UNEXPECTED: the demo expects {expected}"
+        style = "green" if step.as_expected else "bold red"
+        self.console.print(
+            f"[{style}]-> exit code {step.exit_code} ({verdict}), {step.seconds:.1f}s[/{style}]"
+        )
+        return step
+
+
+def task_versions(client: TalendClient) -> dict[str, dict[str, str]]:
+    """``{task name: {environment: artifact version}}`` of the Finance tasks, read over HTTP."""
+    versions: dict[str, dict[str, str]] = {name: {} for name in TASKS}
+    for environment in ENVIRONMENTS:
+        workspace = client.workspaces.get_by_name("Finance", environment_name=environment)
+        if workspace is None:
+            continue
+        for summary in client.tasks.list(workspace_id=workspace.id):
+            if summary.name in versions:
+                versions[summary.name][environment] = client.tasks.get(
+                    summary.executable
+                ).artifact.version
+    return versions
+
+
+def versions_table(versions: dict[str, dict[str, str]], plain: bool) -> Table:
+    """The Finance tasks' artifact versions per environment."""
+    from rich import box
+
+    table = Table(box=box.ASCII2 if plain else box.SIMPLE_HEAD, expand=False)
+    table.add_column("task")
+    for environment in ENVIRONMENTS:
+        table.add_column(environment)
+    for name, per_env in versions.items():
+        table.add_row(name, *(per_env.get(e, "-") for e in ENVIRONMENTS))
+    return table
+
+
+def run_demo(console: Console, workdir: Path) -> int:
+    """Every step of the demo; 0 when each ended as expected."""
+    plain = is_plain(console)
+    console.rule("[bold]promoter demo[/bold]: promoting a Talend release dev -> test -> prod")
+    console.print(
+        "promoter moves a release (artifact versions, tasks, connections, plans) from one Talend\n"
+        "Cloud environment to the next: export, map, plan, gate, snapshot, apply, verify - and\n"
+        "rolls the target back to its snapshot when verification fails. This demo runs it for real\n"
+        "against promoter's local Talend-Cloud-compatible sandbox."
+    )
+    reports = workdir / "reports"
+    settings = SandboxSettings(dispatch_seconds=0.2, run_seconds=0.8)
+    with Sandbox.start(seed="demo", state=workdir / "sandbox.db", settings=settings) as sandbox:
+        demo = Demo(console, workdir, sandbox)
+        client = TalendClient(sandbox.base_url, token=sandbox.token)
+        try:
+            demo.heading(
+                "start the sandbox",
+                f"The sandbox listens on {sandbox.base_url} with the demo estate: a Finance",
+                "workspace in dev, test and prod. Dev has newer builds of the Finance artifacts than",
+                "test and prod. The Finance tasks run these versions now:",
             )
-        console.print(table)
-    promotions = _get(http, "/orchestration/executables/promotions")
-    console.print("[bold]Promotion definitions[/bold]: " + ", ".join(p["name"] for p in promotions))
+            console.print(versions_table(task_versions(client), plain))
+            console.print(
+                "Every promoter command below gets the sandbox from TALEND_API_URL and\n"
+                "TALEND_ACCESS_TOKEN, exactly as it would get Talend Cloud; the ledger of runs is\n"
+                f"PROMOTER_LEDGER={workdir / 'ledger.db'}; the database password the tasks need is\n"
+                "the demo value of FINANCE_DB_PASSWORD (a secret: never shown, only fingerprinted)."
+            )
+
+            demo.heading(
+                "check the pipeline file",
+                f"{PIPELINE} says what to promote (the Finance artifacts, newest versions), from",
+                "where (dev) to where (test, then prod), and how to verify it (smoke-run both tasks).",
+            )
+            demo.promoter("validate", "validate", PIPELINE)
+
+            demo.heading(
+                "promote dev -> test",
+                "promoter exports the release from dev, maps connections and parameters for test,",
+                "plans the exact changes (table below), snapshots test, applies the plan and",
+                "smoke-runs both tasks in test. Both succeed: the release is promoted.",
+            )
+            demo.promoter(
+                "promote to test",
+                "promote",
+                PIPELINE,
+                "--target",
+                "test",
+                "--yes",
+                "--reason",
+                "demo: release to test",
+                "--report-dir",
+                str(reports / "test"),
+            )
+
+            demo.heading(
+                "promote test -> prod (fails its smoke run, rolled back)",
+                "prod needs an approval (`approval: required` in the pipeline), given with --approve.",
+                "The newest finance_ledger_sync build fails in prod by design in the demo estate: its",
+                "smoke run ends in execution_failed, so verification fails and promoter restores",
+                "prod from the snapshot it took before applying. Exit code 1 means exactly that:",
+                "failed, and rolled back cleanly.",
+            )
+            approve = ["--approve"] if _promote_supports("--approve", demo.environment()) else []
+            demo.promoter(
+                "promote to prod",
+                "promote",
+                PIPELINE,
+                "--target",
+                "prod",
+                "--yes",
+                *approve,
+                "--reason",
+                "demo: release to prod",
+                "--report-dir",
+                str(reports / "prod"),
+                expected=1,
+            )
+            console.print("\nThe Finance tasks now run these versions - prod is as it was:")
+            console.print(versions_table(task_versions(client), plain))
+
+            demo.heading(
+                "what happened, from the ledger",
+                "Every run is recorded: who, what, the plan, each stage, the checks, the rollback.",
+            )
+            demo.promoter("history", "history")
+        finally:
+            client.close()
+        requests = len(sandbox.requests())
+    console.print()
+    console.rule("[bold]Sandbox stopped[/bold]", align="left")
+    ok = all(step.as_expected for step in demo.steps)
+    console.print(f"{requests} API requests served. Work dir: {workdir}")
+    console.print("Reports of each run (open report.html in a browser):")
+    for target in ("test", "prod"):
+        console.print(f"  {reports / target}/  run.json  junit.xml  summary.md  report.html")
+    console.print(
+        "Next: docs/getting-started.md - your own sandbox (`promoter sandbox serve`), `promoter plan`,\n"
+        "`promoter show RUN`, `promoter runs`, `promoter logs EXECUTION` and `promoter init`."
+    )
+    if ok:
+        console.print("[bold green]Demo finished: every step ended as expected.[/bold green]")
+        return 0
+    for step in demo.steps:
+        if not step.as_expected:
+            console.print(
+                f"[bold red]{step.title}: exit {step.exit_code}, expected {step.expected}[/bold red]"
+            )
+    return 1
 
 
-def run_one_task(http: httpx.Client, console: Console) -> str:
-    """Run dev's 'Finance daily load' and show its status and log; the final status."""
-    dev = _get(http, "/orchestration/environments", query="name==dev")[0]
-    task = _get(http, "/orchestration/executables/tasks", environmentId=dev["id"], name="Finance daily load")["items"][0]
-    started = http.post("/processing/executions", json={"executable": task["executable"]})
-    started.raise_for_status()
-    execution_id = started.json()["executionId"]
-    console.print(f"\nStarted [bold]{task['name']}[/bold] in dev: execution {execution_id}")
-    status = "dispatching"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = _get(http, f"/processing/executions/{execution_id}")["status"]
-        console.print(f"  status: {status}")
-        if status not in ("dispatching", "executing"):
-            break
-        time.sleep(0.3)
-    logs = _get(http, f"/monitoring/executions/{execution_id}/logs", order="ASC", count=200)
-    for line in logs["data"]:
-        console.print(f"  [dim]{line['severity']:<5}[/dim] {line['logMessage']}")
-    return str(status)
+def _promote_supports(option: str, env: dict[str, str]) -> bool:
+    """Whether ``promoter promote`` has ``option`` (the approval gate adds ``--approve``)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "promoter.cli", "promote", "--help"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return option in completed.stdout
 
 
-def main() -> int:
-    """Start the sandbox, show the demo estate, run one task, stop; the exit status."""
-    console = Console()
-    console.rule("promoter demo: the embedded Talend-Cloud-compatible sandbox")
-    settings = SandboxSettings(dispatch_seconds=0.3, run_seconds=1.0)
-    with Sandbox.start(seed="demo", settings=settings) as sandbox, sandbox.http(timeout=30) as http:
-        console.print(f"Sandbox listening on [bold]{sandbox.base_url}[/bold] (demo estate, in-memory state)\n")
-        show_estate(http, console)
-        status = run_one_task(http, console)
-        console.print("\n[bold]Reach a sandbox of your own[/bold]:")
-        console.print("  .venv/bin/promoter sandbox serve --port 8080 --state sandbox.db --seed demo")
-        console.print(f"  curl -H 'Authorization: Bearer {sandbox.token}' http://127.0.0.1:8080/orchestration/environments")
-        console.print(f"  OAuth client credentials: {sandbox.client_id} / {sandbox.client_secret}; API document at /openapi.json")
-        console.print(f"\nRequests served: {len(sandbox.requests())}")
-    console.rule("sandbox stopped")
-    return 0 if status == "execution_successful" else 1
+def main(argv: list[str] | None = None) -> int:
+    """``python -m promoter.demo [--workdir DIR]``: the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m promoter.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the ledger, the sandbox state and the reports go (default: a new temp dir, kept)",
+    )
+    args = parser.parse_args(argv)
+    workdir: Path = args.workdir or Path(tempfile.mkdtemp(prefix="promoter-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    console = make_console(sys.stdout)
+    started = time.monotonic()
+    code = run_demo(console, workdir.resolve())
+    console.print(f"({time.monotonic() - started:.1f}s)")
+    return code
 
 
 if __name__ == "__main__":

@@ -1,57 +1,349 @@
-"""Built-in console reporter: one line per stage and the run's outcome, on standard error.
+"""Built-in console reporter: what a run is doing, on standard error, for the person watching.
 
-Standard output stays free for ``--output json``. Disable it with
+- a heading, then one line per stage with its duration and what it found;
+- after the plan, the plan as a table: each object created, updated or unchanged, with the fields
+  that change (before -> after); secret fingerprints show as ``(secret changed)``;
+- during apply, verify and rollback, a progress bar per object;
+- at the end, a summary table of every stage's status and duration, and the outcome.
+
+In a terminal the output is rich (colours, live progress bars). Without a terminal (CI logs, pipes),
+or with ``NO_COLOR`` set, or ``TERM=dumb``, it is plain text with no escape codes, and progress is
+one line per finished object. ``PROMOTER_CONSOLE=plain|rich`` forces one or the other.
+
+Standard output stays free for ``--output json``. Disable this plugin with
 ``PROMOTER_DISABLE_PLUGINS=console``.
 """
 
 from __future__ import annotations
 
-import click
+import json
+import os
+import sys
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
 from promoter.hookspecs import hookimpl
-from promoter.run import ObjectProgress, ObjectStatus, RunContext, RunOutcome, StageOutcome
+from promoter.run import (
+    Change,
+    ChangeAction,
+    ObjectProgress,
+    ObjectStatus,
+    Plan,
+    RunContext,
+    RunOutcome,
+    StageOutcome,
+)
 
-_MARKS = {
-    "ok": "ok",
-    "failed": "FAILED",
-    "blocked": "blocked",
-    "skipped": "skipped",
-    "interrupted": "interrupted",
+CONSOLE_ENV = "PROMOTER_CONSOLE"
+SECRET_FINGERPRINT = "secret:sha256:"
+MAX_UNCHANGED_ROWS = 15
+"""Beyond this many unchanged objects, the plan table shows their count instead of each one."""
+MAX_VALUE_WIDTH = 48
+
+_STATE_KEY = "console"
+_PROGRESS_STAGES = ("apply", "verify", "rollback")
+_STYLES = {
+    "ok": "green",
+    "failed": "bold red",
+    "blocked": "yellow",
+    "skipped": "dim",
+    "interrupted": "magenta",
 }
+_ACTION_STYLES = {
+    ChangeAction.CREATE: "green",
+    ChangeAction.UPDATE: "yellow",
+    ChangeAction.DELETE: "red",
+    ChangeAction.UNCHANGED: "dim",
+}
+_GOOD = {"promoted", "nothing-to-do", "planned"}
+
+
+def wants_plain(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Whether output to ``stream`` must be plain: no TTY, ``NO_COLOR``, ``TERM=dumb``."""
+    env = os.environ if environ is None else environ
+    forced = env.get(CONSOLE_ENV, "").strip().lower()
+    if forced in ("plain", "rich"):
+        return forced == "plain"
+    if "NO_COLOR" in env or env.get("TERM") == "dumb":
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def make_console(stream: TextIO | None = None, *, plain: bool | None = None) -> Console:
+    """A rich console for ``stream`` (default: standard error); plain means no escape codes."""
+    target = stream if stream is not None else sys.stderr
+    plain = wants_plain(target) if plain is None else plain
+    if plain:
+        width = int(os.environ.get("COLUMNS", "0") or 0) or 160
+        return Console(
+            file=target,
+            color_system=None,
+            force_terminal=False,
+            force_interactive=False,
+            no_color=True,
+            highlight=False,
+            emoji=False,
+            width=max(width, 80),
+            soft_wrap=True,  # CI logs do not wrap: a long line stays one line
+        )
+    return Console(file=target, highlight=False)
+
+
+def is_plain(console: Console) -> bool:
+    """Whether ``console`` writes plain text."""
+    return console.color_system is None
+
+
+def show_value(value: Any) -> str:
+    """A field value for the plan table: short, one line, secrets as ``(secret)``."""
+    if isinstance(value, str) and value.startswith(SECRET_FINGERPRINT):
+        return "(secret)"
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = text.replace("\n", " ")
+    return text if len(text) <= MAX_VALUE_WIDTH else text[: MAX_VALUE_WIDTH - 1] + "…"
+
+
+def describe_field(change: Change, index: int) -> str:
+    """One changed field: ``path: before -> after``, or ``path: (secret changed)``."""
+    f = change.fields[index]
+    secret = any(
+        isinstance(v, str) and v.startswith(SECRET_FINGERPRINT) for v in (f.before, f.after)
+    )
+    if secret:
+        return f"{f.path}: (secret changed)"
+    if change.action is ChangeAction.CREATE or f.before is None:
+        return f"{f.path}: {show_value(f.after)}"
+    return f"{f.path}: {show_value(f.before)} -> {show_value(f.after)}"
+
+
+def plan_title(plan: Plan) -> str:
+    """The plan table's heading: the target and the counts per action."""
+    counts = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n) or "nothing"
+    return f"[bold]Plan for {escape(plan.target.key)}[/bold]: {counts}"
+
+
+def plan_table(plan: Plan, *, plain: bool) -> Table:
+    """The plan as a table: action, object, changed fields."""
+    table = Table(
+        box=box.ASCII2 if plain else box.SIMPLE_HEAD,
+        show_lines=False,
+        expand=False,
+    )
+    table.add_column("action", no_wrap=True)
+    table.add_column("object", overflow="fold")
+    table.add_column("changes", overflow="fold")
+    order = [ChangeAction.CREATE, ChangeAction.UPDATE, ChangeAction.DELETE, ChangeAction.UNCHANGED]
+    unchanged = [c for c in plan.changes if c.action is ChangeAction.UNCHANGED]
+    for action in order:
+        changes = [c for c in plan.changes if c.action is action]
+        if action is ChangeAction.UNCHANGED and len(unchanged) > MAX_UNCHANGED_ROWS:
+            table.add_row(f"[dim]{action.value}[/dim]", f"[dim]{len(unchanged)} objects[/dim]", "")
+            continue
+        for change in changes:
+            style = _ACTION_STYLES[action]
+            fields = "\n".join(escape(describe_field(change, i)) for i in range(len(change.fields)))
+            table.add_row(
+                f"[{style}]{action.value}[/{style}]",
+                escape(f"{change.kind}:{change.key}"),
+                fields or ("[dim]-[/dim]" if action is not ChangeAction.UNCHANGED else ""),
+            )
+    return table
+
+
+@dataclass
+class RunView:
+    """The console's state for one run: where it writes, and the live progress, if any."""
+
+    console: Console
+    plan: Plan | None = None
+    failed_checks: int = 0
+    progress: Progress | None = None
+    tasks: dict[tuple[str, str], TaskID] = field(default_factory=dict)
+    overall: TaskID | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def plain(self) -> bool:
+        """Whether the output is plain text."""
+        return is_plain(self.console)
+
+    def stop_progress(self) -> None:
+        """End the live progress display, leaving its last frame on screen."""
+        with self.lock:
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
+                self.tasks.clear()
+                self.overall = None
+
+
+def view(run: RunContext) -> RunView:
+    """The run's console view, created on first use (``run.state['console']``)."""
+    found = run.state.get(_STATE_KEY)
+    if not isinstance(found, RunView):
+        found = RunView(console=make_console())
+        run.state[_STATE_KEY] = found
+    return found
 
 
 @hookimpl(trylast=True)
 def promoter_run_started(run: RunContext) -> None:
     """Announce the run."""
-    verb = {"plan": "planning", "resume": "resuming", "rollback": "rolling back"}.get(
-        run.command, "planning" if run.dry_run else "promoting"
+    v = view(run)
+    verb = {"plan": "Planning", "resume": "Resuming", "rollback": "Rolling back"}.get(
+        run.command, "Planning" if run.dry_run else "Promoting"
     )
-    click.echo(
-        f"{verb} {run.pipeline.name} ({run.source} -> {run.target}), run {run.run_id}", err=True
+    reason = f" - reason: {run.reason}" if run.reason else ""
+    v.console.print(
+        f"[bold]{verb} {escape(run.pipeline.name)}[/bold] "
+        f"({escape(run.source.key)} -> {escape(run.target.key)}), run {run.run_id}{escape(reason)}"
     )
+
+
+@hookimpl(wrapper=True)
+def promoter_stage(run: RunContext, stage: Any) -> Generator[None, Any, Any]:
+    """Keep the plan (shown as a table once the plan stage is done) and count failed checks."""
+    result = yield
+    name = getattr(stage, "name", None)
+    if name == "plan" and isinstance(result, Plan):
+        view(run).plan = result
+    elif name == "verify" and isinstance(result, list):
+        view(run).failed_checks = sum(1 for c in result if getattr(c, "passed", True) is False)
+    return result
 
 
 @hookimpl(trylast=True)
-def promoter_after_stage(run: RunContext, stage: str, outcome: StageOutcome) -> None:
-    """One line per stage."""
-    who = f" [{outcome.plugin}]" if outcome.plugin else ""
-    click.echo(
-        f"  {stage:<9} {_MARKS.get(outcome.status.value, outcome.status.value)}"
-        f" ({outcome.duration:.2f}s){who}",
-        err=True,
+def promoter_before_stage(run: RunContext, stage: str) -> None:
+    """Start the progress bars of apply, verify and rollback (in a terminal)."""
+    v = view(run)
+    if stage not in _PROGRESS_STAGES or v.plain:
+        return
+    progress = Progress(
+        SpinnerColumn(finished_text="•"),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=v.console,
+        transient=False,
     )
-    for message in outcome.messages:
-        click.echo(f"            {message}", err=True)
+    total = len(v.plan.pending) if (stage == "apply" and v.plan is not None) else None
+    with v.lock:
+        v.progress = progress
+        v.overall = progress.add_task(f"[bold]{stage}[/bold]", total=total)
+    progress.start()
 
 
 @hookimpl(trylast=True)
 def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
-    """Failed objects only: the full progress is in the ledger (`promoter show RUN`)."""
-    if event.status is ObjectStatus.FAILED:
-        click.echo(f"  {event.stage}: {event.kind} {event.key} failed: {event.message}", err=True)
+    """A bar per object in a terminal; a line per finished object otherwise."""
+    v = view(run)
+    name = f"{event.kind}:{event.key}"
+    if v.plain or v.progress is None:
+        if event.status is ObjectStatus.STARTED:
+            return
+        detail = f" - {event.message}" if event.message else ""
+        mark = "FAILED" if event.status is ObjectStatus.FAILED else event.status.value
+        v.console.print(f"    {event.stage:<8} {escape(name)}: {mark}{escape(detail)}")
+        return
+    with v.lock:
+        progress = v.progress
+        if progress is None:
+            return
+        key = (event.kind, event.key)
+        task = v.tasks.get(key)
+        if task is None:
+            task = progress.add_task(f"  {escape(name)}", total=1)
+            v.tasks[key] = task
+        if event.status is ObjectStatus.STARTED:
+            return
+        style = "red" if event.status is ObjectStatus.FAILED else "green"
+        detail = f" [dim]{escape(event.message)}[/dim]" if event.message else ""
+        progress.update(
+            task,
+            completed=1,
+            description=f"  [{style}]{escape(name)}[/{style}] {event.status.value}{detail}",
+        )
+        if v.overall is not None:
+            progress.advance(v.overall)
+            if progress.tasks[v.overall].total is None:
+                progress.update(v.overall, total=len(v.tasks))
+
+
+@hookimpl(trylast=True)
+def promoter_after_stage(run: RunContext, stage: str, outcome: StageOutcome) -> None:
+    """One line per stage (and, after the plan, the plan table)."""
+    v = view(run)
+    v.stop_progress()
+    status = outcome.status.value
+    if stage == "verify" and status == "ok" and v.failed_checks:
+        status = f"failed ({v.failed_checks} check(s))"
+    style = _STYLES.get(status.split(" ")[0], "")
+    who = f" [dim]\\[{escape(outcome.plugin)}][/dim]" if outcome.plugin else ""
+    v.console.print(f"  {stage:<9} [{style}]{status}[/{style}] ({outcome.duration:.2f}s){who}")
+    for message in outcome.messages:
+        v.console.print(f"            {escape(message)}")
+    if stage == "plan" and v.plan is not None and outcome.status.value == "ok":
+        v.console.print(plan_title(v.plan))
+        v.console.print(plan_table(v.plan, plain=v.plain))
+
+
+def summary_table(outcome: RunOutcome, *, plain: bool) -> Table:
+    """Every stage's status and duration, and the total."""
+    table = Table(
+        box=box.ASCII2 if plain else box.SIMPLE_HEAD,
+        expand=False,
+    )
+    table.add_column("stage")
+    table.add_column("status")
+    table.add_column("duration", justify="right")
+    failed_checks = sum(1 for c in outcome.checks if not c.passed)
+    for s in outcome.stages:
+        status = s.status.value
+        if s.stage == "verify" and status == "ok" and failed_checks:
+            status = f"failed ({failed_checks} check(s))"
+        style = _STYLES.get(status.split(" ")[0], "")
+        table.add_row(s.stage, f"[{style}]{status}[/{style}]", f"{s.duration:.2f}s")
+    total = sum(s.duration for s in outcome.stages)
+    table.add_row("[bold]total[/bold]", "", f"[bold]{total:.2f}s[/bold]")
+    return table
 
 
 @hookimpl(trylast=True)
 def promoter_run_finished(run: RunContext, outcome: RunOutcome) -> None:
-    """The outcome, and what to do next."""
-    click.echo(f"{outcome.status.value}: {outcome.message} (exit {outcome.exit_code})", err=True)
+    """The summary table, the outcome and its exit code, and where the reports are."""
+    v = view(run)
+    v.stop_progress()
+    v.console.print("[bold]Summary[/bold]")
+    v.console.print(summary_table(outcome, plain=v.plain))
+    style = "bold green" if outcome.status.value in _GOOD else "bold red"
+    if outcome.status.value in ("rolled-back", "blocked"):
+        style = "bold yellow"
+    v.console.print(
+        f"[{style}]{outcome.status.value}[/{style}]: {escape(outcome.message)} "
+        f"(exit {outcome.exit_code})"
+    )
+    files = run.state.get("report_files")
+    if isinstance(files, list) and files:
+        directory = os.path.dirname(str(files[0]))
+        v.console.print(
+            f"reports: {escape(directory)}/ ({', '.join(os.path.basename(str(f)) for f in files)})"
+        )

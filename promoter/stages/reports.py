@@ -1,103 +1,568 @@
-"""Built-in report writer: the run's outcome as JSON, JUnit XML, Markdown and HTML files.
+"""Built-in report writer: what a run did, as ``run.json``, ``junit.xml``, ``summary.md`` and
+``report.html``, for CI systems, job summaries and auditors.
 
-Writes ``<reports.dir>/<run id>.<ext>`` (relative to the working directory) for each format in the
-pipeline's ``reports.formats``. Verification checks become JUnit test cases, so CI systems show them.
+Where the files go:
+
+- ``promoter promote ... --report-dir DIR`` (or ``PROMOTER_REPORT_DIR``): all four files, directly
+  in ``DIR`` (fixed names, so a CI job can pick them up);
+- otherwise the pipeline's ``reports:`` section: the formats listed in ``reports.formats``, in
+  ``<reports.dir>/<run id>/`` (relative to the working directory), one directory per run.
+
+When ``GITHUB_STEP_SUMMARY`` is set (GitHub Actions), ``summary.md`` is also appended to it.
+
+Every report is built from one document, :func:`build_document` — ``run.json``, whose versioned
+schema is published as ``docs/schemas/run-v1.json``. Secrets never reach it: secret values the run
+resolved are redacted, and secret fingerprints (``secret:sha256:...``) read ``(secret)``.
+Disable the plugin with ``PROMOTER_DISABLE_PLUGINS=reports``.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
+import json
+import os
+import socket
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
+import click
+
 from promoter.hookspecs import hookimpl
-from promoter.run import RunContext, RunOutcome
+from promoter.run import ObjectProgress, Plan, RunContext, RunOutcome
+
+SCHEMA_VERSION = 1
+"""The version of ``run.json``; a change that breaks readers bumps it (``run-v2.json``)."""
+SCHEMA_ID = "https://promoter.dev/schemas/run-v1.json"
+"""The ``$id`` of the published schema (``docs/schemas/run-v1.json``)."""
+
+REPORT_DIR_ENV = "PROMOTER_REPORT_DIR"
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+SECRET_FINGERPRINT = "secret:sha256:"
+SECRET_SHOWN = "(secret)"
+
+FILES: dict[str, str] = {
+    "json": "run.json",
+    "junit": "junit.xml",
+    "markdown": "summary.md",
+    "html": "report.html",
+}
+"""Report format (as named in ``reports.formats``) -> file name."""
+
+TEMPLATE_NAME = "report.html.j2"
+_STATE_KEY = "reports"
 
 
-def render_markdown(run: RunContext, outcome: RunOutcome) -> str:
-    """The outcome as a Markdown document."""
+# --- what the run produced, captured from hooks ---------------------------------------------------
+
+
+@dataclass
+class RunCapture:
+    """What the report needs beyond the :class:`RunOutcome`: the plan and per-object progress."""
+
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    plan: Plan | None = None
+    progress: list[ObjectProgress] = field(default_factory=list)
+
+
+def capture(run: RunContext) -> RunCapture:
+    """The run's capture, created on first use (kept in ``run.state['reports']``)."""
+    found = run.state.get(_STATE_KEY)
+    if not isinstance(found, RunCapture):
+        found = RunCapture()
+        run.state[_STATE_KEY] = found
+    return found
+
+
+@hookimpl
+def promoter_run_started(run: RunContext) -> None:
+    """Start the run's clock for the timeline."""
+    capture(run)
+
+
+@hookimpl(wrapper=True)
+def promoter_stage(run: RunContext, stage: Any) -> Generator[None, Any, Any]:
+    """Keep the plan: the report shows its field-level diff."""
+    result = yield
+    if getattr(stage, "name", None) == "plan" and isinstance(result, Plan):
+        capture(run).plan = result
+    return result
+
+
+@hookimpl
+def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
+    """Keep per-object progress: the report lists what was written, checked and restored."""
+    capture(run).progress.append(event)
+
+
+@hookimpl(trylast=True)
+def promoter_add_cli_options(command: str) -> list[click.Option] | None:
+    """``--report-dir DIR`` on ``promote`` and ``plan``."""
+    if command not in ("promote", "plan"):
+        return None
+    return [
+        click.Option(
+            ["--report-dir", "report_dir"],
+            envvar=REPORT_DIR_ENV,
+            default=None,
+            metavar="DIR",
+            type=click.Path(file_okay=False),
+            help=(
+                "Write run.json, junit.xml, summary.md and report.html into DIR "
+                f"[env {REPORT_DIR_ENV}; default: the pipeline's reports section]."
+            ),
+        )
+    ]
+
+
+# --- the document ---------------------------------------------------------------------------------
+
+
+def mask_fingerprints(value: Any) -> Any:
+    """``value`` with every secret fingerprint replaced by ``(secret)`` (recursively)."""
+    if isinstance(value, str):
+        return SECRET_SHOWN if value.startswith(SECRET_FINGERPRINT) else value
+    if isinstance(value, dict):
+        return {k: mask_fingerprints(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_fingerprints(v) for v in value]
+    return value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_document(
+    run: RunContext, outcome: RunOutcome, *, finished_at: datetime | None = None
+) -> dict[str, Any]:
+    """The ``run.json`` document (schema ``docs/schemas/run-v1.json``), secrets masked."""
+    captured = capture(run)
+    finished = finished_at or datetime.now(UTC)
+    started = min([captured.started_at, *(s.started_at for s in outcome.stages)])
+    plan = captured.plan
+    document: dict[str, Any] = {
+        "$schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "id": outcome.run_id,
+            "command": run.command,
+            "pipeline": run.pipeline.name,
+            "pipeline_kind": run.pipeline.kind,
+            "pipeline_file": str(run.pipeline_path),
+            "pipeline_sha256": run.loaded.sha256,
+            "source": run.source.key,
+            "target": run.target.key,
+            "user": run.user,
+            "host": socket.gethostname(),
+            "reason": run.reason,
+            "dry_run": run.dry_run,
+            "resumed": run.resumed,
+            "versions": {a.name: a.version for a in run.pipeline.artifacts},
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "duration": round((finished - started).total_seconds(), 3),
+        },
+        "outcome": {
+            "status": outcome.status.value,
+            "exit_code": outcome.exit_code,
+            "message": outcome.message,
+        },
+        "stages": [
+            {
+                "stage": s.stage,
+                "status": s.status.value,
+                "started_at": _iso(s.started_at),
+                "offset": round(max(0.0, (s.started_at - started).total_seconds()), 3),
+                "duration": round(s.duration, 3),
+                "plugin": s.plugin,
+                "messages": list(s.messages),
+            }
+            for s in outcome.stages
+        ],
+        "plan": None,
+        "gates": [g.model_dump(mode="json") for g in outcome.gates],
+        "checks": [c.model_dump(mode="json") for c in outcome.checks],
+        "rollback": (
+            {
+                "complete": outcome.rollback.complete,
+                "restored": [str(r) for r in outcome.rollback.restored],
+                "differences": list(outcome.rollback.differences),
+                "message": outcome.rollback.message,
+            }
+            if outcome.rollback is not None
+            else None
+        ),
+        "progress": [
+            {
+                "stage": p.stage,
+                "object": f"{p.kind}:{p.key}",
+                "status": p.status.value,
+                "message": p.message,
+                "at": _iso(p.at),
+            }
+            for p in captured.progress
+        ],
+    }
+    if plan is not None:
+        document["plan"] = {
+            "target": plan.target.key,
+            "summary": plan.summary(),
+            "changes": [
+                {
+                    "kind": c.kind,
+                    "key": c.key,
+                    "action": c.action.value,
+                    "fields": [
+                        {"path": f.path, "before": f.before, "after": f.after} for f in c.fields
+                    ],
+                }
+                for c in plan.changes
+            ],
+        }
+    elif outcome.plan_summary is not None:
+        # A resumed run: the plan came back from the ledger, not through the plan stage.
+        document["plan"] = {
+            "target": run.target.key,
+            "summary": outcome.plan_summary,
+            "changes": [],
+        }
+    masked: dict[str, Any] = mask_fingerprints(document)
+    # Secret values the run resolved never leave it, whatever field they ended up in.
+    redacted: dict[str, Any] = json.loads(run.secrets.redact(json.dumps(masked)))
+    return redacted
+
+
+# --- renderers ------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    """A value for a Markdown table cell."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The run as Markdown: the outcome, stages, plan, checks and rollback (``summary.md``)."""
+    run, outcome = document["run"], document["outcome"]
+    mark = {"promoted": "✅", "nothing-to-do": "✅", "planned": "📝", "rolled-back": "↩️"}.get(
+        outcome["status"], "❌"
+    )
     lines = [
-        f"# {run.pipeline.name}: {outcome.status.value}",
+        f"## {mark} {run['pipeline']}: {outcome['status']} ({run['source']} → {run['target']})",
         "",
-        f"- run: `{outcome.run_id}`",
-        f"- from `{run.source}` to `{run.target}` by {run.user}",
-        f"- reason: {run.reason or '-'}",
-        f"- exit code: {outcome.exit_code}",
-        f"- {outcome.message}",
+        f"{_cell(outcome['message'])}",
         "",
-        "| stage | status | duration | plugin |",
-        "|---|---|---|---|",
+        f"- run `{run['id']}` by {run['user']} on {run['host']}, exit code **{outcome['exit_code']}**",
+        f"- reason: {_cell(run['reason'] or '-')}",
+        "- versions: " + ", ".join(f"`{k}` {v}" for k, v in run["versions"].items()),
+        f"- duration: {run['duration']:.1f}s",
+        "",
+        "| stage | status | duration | plugin | result |",
+        "|---|---|---:|---|---|",
     ]
     lines += [
-        f"| {s.stage} | {s.status.value} | {s.duration:.2f}s | {s.plugin or ''} |"
-        for s in outcome.stages
+        f"| {s['stage']} | {s['status']} | {s['duration']:.2f}s | {s['plugin'] or ''} | "
+        f"{_cell('; '.join(s['messages']))} |"
+        for s in document["stages"]
     ]
-    if outcome.plan_summary:
-        lines += ["", "Plan: " + ", ".join(f"{n} {a}" for a, n in outcome.plan_summary.items())]
-    if outcome.checks:
-        lines += ["", "| check | passed | message |", "|---|---|---|"]
+    plan = document["plan"]
+    if plan is not None:
+        counts = ", ".join(f"{n} {a}" for a, n in plan["summary"].items() if n) or "empty"
+        lines += ["", f"### Plan for {plan['target']}: {counts}", ""]
+        pending = [c for c in plan["changes"] if c["action"] != "unchanged"]
+        if pending:
+            lines += ["| action | object | changed fields |", "|---|---|---|"]
+            for c in pending:
+                fields = ", ".join(f"`{f['path']}`" for f in c["fields"]) or "-"
+                lines.append(f"| {c['action']} | {c['kind']}:{_cell(c['key'])} | {fields} |")
+    if document["gates"]:
+        lines += ["", "### Gates", "", "| gate | verdict | reason |", "|---|---|---|"]
         lines += [
-            f"| {c.name} | {'yes' if c.passed else 'NO'} | {c.message} |" for c in outcome.checks
+            f"| {g['gate']} | {'allowed' if g['allowed'] else '**blocked**'} | {_cell(g['reason'])} |"
+            for g in document["gates"]
         ]
+    if document["checks"]:
+        lines += ["", "### Verification", "", "| check | result | message |", "|---|---|---|"]
+        lines += [
+            f"| {c['name']} | {'passed' if c['passed'] else '**FAILED**'} | {_cell(c['message'])} |"
+            for c in document["checks"]
+        ]
+    rollback = document["rollback"]
+    if rollback is not None:
+        state = "complete" if rollback["complete"] else "**INCOMPLETE**"
+        lines += ["", f"### Rollback: {state}", ""]
+        lines += [f"- restored {r}" for r in rollback["restored"]]
+        lines += [f"- differs: {_cell(d)}" for d in rollback["differences"]]
     return "\n".join(lines) + "\n"
 
 
-def render_junit(run: RunContext, outcome: RunOutcome) -> str:
-    """Stages and checks as JUnit test cases."""
-    suite = ElementTree.Element(
-        "testsuite",
-        name=f"promoter.{run.pipeline.name}",
-        tests=str(len(outcome.stages) + len(outcome.checks)),
-    )
-    failures = 0
-    for stage in outcome.stages:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname="stage", name=stage.stage, time=f"{stage.duration:.3f}"
+def _junit_time(seconds: float) -> str:
+    return f"{max(seconds, 0.0):.3f}"
+
+
+def render_junit(document: dict[str, Any]) -> str:
+    """Stages, gate verdicts and verification checks as JUnit test cases (``junit.xml``).
+
+    The file follows the Ant JUnit report format that Jenkins, GitLab and the GitHub test-report
+    actions read: ``<testsuites><testsuite ...><properties/><testcase/>...<system-out/>
+    <system-err/></testsuite></testsuites>``, one ``<failure>`` per failed case (an interrupted stage
+    is an ``<error>``).
+    """
+    run, outcome = document["run"], document["outcome"]
+    cases: list[tuple[str, str, float, str | None, str, str]] = []
+    # (classname, name, time, problem kind or None, message, details)
+    prefix = f"promoter.{run['pipeline']}"
+    for s in document["stages"]:
+        problem = {"failed": "failure", "blocked": "failure", "interrupted": "error"}.get(
+            s["status"]
         )
-        if stage.status.value == "failed":
-            failures += 1
-            ElementTree.SubElement(case, "failure", message="; ".join(stage.messages))
-    for check in outcome.checks:
-        case = ElementTree.SubElement(suite, "testcase", classname="verify", name=check.name)
-        if not check.passed:
-            failures += 1
-            ElementTree.SubElement(case, "failure", message=check.message)
-    suite.set("failures", str(failures))
-    return ElementTree.tostring(suite, encoding="unicode") + "\n"
-
-
-def render_html(run: RunContext, outcome: RunOutcome) -> str:
-    """A minimal standalone HTML page."""
-    rows = "".join(
-        f"<tr><td>{html.escape(s.stage)}</td><td>{s.status.value}</td>"
-        f"<td>{s.duration:.2f}s</td><td>{html.escape(s.plugin or '')}</td></tr>"
-        for s in outcome.stages
+        cases.append(
+            (
+                f"{prefix}.stage",
+                s["stage"],
+                s["duration"],
+                problem,
+                "; ".join(s["messages"]),
+                f"plugin: {s['plugin'] or '-'}",
+            )
+        )
+    for g in document["gates"]:
+        cases.append(
+            (
+                f"{prefix}.gate",
+                g["gate"],
+                0.0,
+                None if g["allowed"] else "failure",
+                g["reason"],
+                g.get("hint") or "",
+            )
+        )
+    for c in document["checks"]:
+        seconds = c.get("details", {}).get("seconds")
+        cases.append(
+            (
+                f"{prefix}.verify",
+                c["name"],
+                float(seconds) if isinstance(seconds, int | float) else 0.0,
+                None if c["passed"] else "failure",
+                c["message"],
+                json.dumps(c.get("details", {}), indent=2, sort_keys=True),
+            )
+        )
+    failures = sum(1 for case in cases if case[3] == "failure")
+    errors = sum(1 for case in cases if case[3] == "error")
+    timestamp = run["started_at"].replace("Z", "")[:19]  # the format's xs:dateTime, no zone
+    suites = ElementTree.Element(
+        "testsuites",
+        name=prefix,
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors=str(errors),
+        time=_junit_time(run["duration"]),
     )
+    suite = ElementTree.SubElement(
+        suites,
+        "testsuite",
+        name=f"{prefix} {run['source']} -> {run['target']}",
+        package=prefix,
+        id="0",
+        timestamp=timestamp,
+        hostname=run["host"] or "localhost",
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors=str(errors),
+        time=_junit_time(run["duration"]),
+    )
+    properties = ElementTree.SubElement(suite, "properties")
+    for name, value in (
+        ("run", run["id"]),
+        ("status", outcome["status"]),
+        ("exit_code", str(outcome["exit_code"])),
+        ("source", run["source"]),
+        ("target", run["target"]),
+        ("user", run["user"]),
+        ("reason", run["reason"] or ""),
+    ):
+        ElementTree.SubElement(properties, "property", name=name, value=value)
+    for classname, name, seconds, problem, message, details in cases:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=classname, name=name, time=_junit_time(seconds)
+        )
+        if problem is not None:
+            element = ElementTree.SubElement(
+                case, problem, message=message or problem, type=f"promoter.{problem}"
+            )
+            element.text = "\n".join(part for part in (message, details) if part)
+    ElementTree.SubElement(
+        suite, "system-out"
+    ).text = f"{outcome['status']}: {outcome['message']} (exit {outcome['exit_code']})"
+    ElementTree.SubElement(suite, "system-err").text = ""
+    ElementTree.indent(suites)
     return (
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(run.pipeline.name)}</title>"
-        f"<h1>{html.escape(run.pipeline.name)}: {outcome.status.value}</h1>"
-        f"<p>{html.escape(outcome.message)}</p>"
-        f"<table><tr><th>stage</th><th>status</th><th>duration</th><th>plugin</th></tr>{rows}</table>\n"
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + ElementTree.tostring(suites, encoding="unicode")
+        + "\n"
     )
+
+
+# The timeline chart's geometry (SVG user units).
+_CHART_LEFT = 110
+_CHART_WIDTH = 620
+_ROW_HEIGHT = 26
+_STATUS_COLOURS = {
+    "ok": "#2f9e44",
+    "failed": "#e03131",
+    "blocked": "#f08c00",
+    "skipped": "#adb5bd",
+    "interrupted": "#862e9c",
+}
+
+
+def timeline(document: dict[str, Any]) -> dict[str, Any]:
+    """The stage timeline as chart geometry: one bar per stage, x scaled to the run's duration."""
+    stages = document["stages"]
+    total = max(
+        [document["run"]["duration"], *(s["offset"] + s["duration"] for s in stages), 0.001]
+    )
+    scale = _CHART_WIDTH / total
+    checks_failed = any(not c["passed"] for c in document["checks"])
+    bars = []
+    for i, s in enumerate(stages):
+        x = _CHART_LEFT + s["offset"] * scale
+        width = max(s["duration"] * scale, 2.0)
+        # The verify stage itself runs fine when a check fails; the chart shows the failure.
+        status = "failed" if s["stage"] == "verify" and checks_failed else s["status"]
+        bars.append(
+            {
+                "stage": s["stage"],
+                "status": status,
+                "duration": s["duration"],
+                "x": round(min(x, _CHART_LEFT + _CHART_WIDTH - 2), 1),
+                "y": 10 + i * _ROW_HEIGHT,
+                "width": round(width, 1),
+                "height": _ROW_HEIGHT - 8,
+                "colour": _STATUS_COLOURS.get(status, "#495057"),
+                "label_x": round(min(x + width + 6, _CHART_LEFT + _CHART_WIDTH + 4), 1),
+            }
+        )
+    ticks = []
+    step = _tick_step(total)
+    tick = 0.0
+    while tick <= total + 1e-9:
+        ticks.append({"x": round(_CHART_LEFT + tick * scale, 1), "label": f"{tick:g}s"})
+        tick += step
+    return {
+        "width": _CHART_LEFT + _CHART_WIDTH + 80,
+        "height": 30 + len(stages) * _ROW_HEIGHT,
+        "left": _CHART_LEFT,
+        "right": _CHART_LEFT + _CHART_WIDTH,
+        "axis_y": 14 + len(stages) * _ROW_HEIGHT,
+        "bars": bars,
+        "ticks": ticks,
+        "total": total,
+    }
+
+
+def _tick_step(total: float) -> float:
+    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
+        if total / step <= 10:
+            return float(step)
+    return float(round(total / 10))
+
+
+def template_dirs(cwd: Path | None = None) -> list[Path]:
+    """Where ``report.html.j2`` is looked up: ``./templates`` (to override it), then the built-in."""
+    here = Path(__file__).resolve()
+    candidates = [
+        (cwd or Path.cwd()) / "templates",
+        here.parent.parent / "templates",  # installed wheel: promoter/templates
+        here.parent.parent.parent / "templates",  # source checkout: <repo>/templates
+    ]
+    return [d for d in candidates if (d / TEMPLATE_NAME).is_file()]
+
+
+def render_html(document: dict[str, Any], *, cwd: Path | None = None) -> str:
+    """The run as one self-contained HTML page (``templates/report.html.j2``; no network)."""
+    import jinja2
+
+    dirs = template_dirs(cwd)
+    if not dirs:
+        raise FileNotFoundError(
+            f"{TEMPLATE_NAME} is missing: reinstall promoter, or put one in ./templates"
+        )
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["tojson_compact"] = lambda value: json.dumps(value, sort_keys=True)
+    return environment.get_template(TEMPLATE_NAME).render(
+        doc=document, chart=timeline(document), colours=_STATUS_COLOURS
+    )
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "json": lambda document: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+    "junit": render_junit,
+    "markdown": render_markdown,
+    "html": render_html,
+}
+
+
+def write_reports(
+    directory: Path, document: dict[str, Any], formats: list[str], redact: Callable[[str], str]
+) -> list[Path]:
+    """Write ``formats`` of ``document`` into ``directory``; the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        path = directory / FILES[fmt]
+        path.write_text(redact(RENDERERS[fmt](document)), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def report_directory(run: RunContext) -> tuple[Path, list[str]] | None:
+    """Where this run's reports go and which formats, or ``None`` when none are configured."""
+    chosen = run.options.extra.get("report_dir")
+    if chosen:
+        return Path(str(chosen)), list(FILES)
+    config = run.pipeline.reports
+    if not config.formats:
+        return None
+    return Path(config.dir) / run.run_id, list(dict.fromkeys(config.formats))
 
 
 @hookimpl(trylast=True)
 def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
-    """Write the configured report files."""
-    config = run.pipeline.reports
-    if not config.formats:
+    """Write the run's report files, and append the summary to ``$GITHUB_STEP_SUMMARY``."""
+    where = report_directory(run)
+    step_summary = os.environ.get(STEP_SUMMARY_ENV)
+    if where is None and not step_summary:
         return
-    directory = Path(config.dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    renderers: dict[str, tuple[str, Callable[[], str]]] = {
-        "json": ("json", lambda: outcome.model_dump_json(indent=2)),
-        "markdown": ("md", lambda: render_markdown(run, outcome)),
-        "junit": ("junit.xml", lambda: render_junit(run, outcome)),
-        "html": ("html", lambda: render_html(run, outcome)),
-    }
-    for fmt in config.formats:
-        ext, render = renderers[fmt]
-        (directory / f"{outcome.run_id}.{ext}").write_text(
-            run.secrets.redact(render()), encoding="utf-8"
-        )
+    document = build_document(run, outcome)
+    if where is not None:
+        directory, formats = where
+        written = write_reports(directory, document, formats, run.secrets.redact)
+        run.state["report_files"] = [str(p) for p in written]
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as summary:
+            summary.write(run.secrets.redact(render_markdown(document)) + "\n")
+
+
+__all__ = [
+    "FILES",
+    "SCHEMA_VERSION",
+    "RunCapture",
+    "build_document",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "timeline",
+    "write_reports",
+]

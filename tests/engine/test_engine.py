@@ -532,11 +532,13 @@ def test_reports_are_written_in_every_format(
     outcome = harness.promote(
         estate.pipeline(reports={"dir": "out", "formats": ["json", "junit", "markdown", "html"]})
     )
-    files = sorted(p.name for p in (estate.root / "out").iterdir())
-    run_id = outcome.run_id
-    assert files == [f"{run_id}.html", f"{run_id}.json", f"{run_id}.junit.xml", f"{run_id}.md"]
-    assert json.loads((estate.root / "out" / f"{run_id}.json").read_text())["status"] == "promoted"
-    junit = (estate.root / "out" / f"{run_id}.junit.xml").read_text()
+    # One directory per run: <reports.dir>/<run id>/.
+    directory = estate.root / "out" / outcome.run_id
+    files = sorted(p.name for p in directory.iterdir())
+    assert files == ["junit.xml", "report.html", "run.json", "summary.md"]
+    document = json.loads((directory / "run.json").read_text())
+    assert document["outcome"]["status"] == "promoted"
+    junit = (directory / "junit.xml").read_text()
     assert 'name="fake:read-back"' in junit and 'failures="0"' in junit
 
 
