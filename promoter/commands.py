@@ -222,6 +222,29 @@ def _finish(outcome: RunOutcome, output: str, plan: Plan | None = None) -> None:
         raise click.exceptions.Exit(outcome.exit_code)
 
 
+def _save_plan_file(
+    path: Path,
+    loaded: LoadedPipeline,
+    plan: Plan | None,
+    run_id: str,
+    values: dict[str, str],
+    output: str,
+) -> None:
+    """``plan --out``: write the plan file (nothing when the run made no plan)."""
+    if plan is None:
+        click.echo(f"no plan to save to {path}: the run did not get to a plan", err=True)
+        return
+    from promoter.plan_file import save_plan
+
+    save_plan(path, loaded, plan, run_id=run_id, variables=values)
+    if output != "json":
+        click.echo(
+            f"plan saved to {path}; apply exactly it with "
+            f"`promoter promote {loaded.display} --plan {path}`",
+            err=True,
+        )
+
+
 def format_plan(plan: Plan) -> str:
     """The plan as a text table: action, object, changed fields."""
     lines = [f"plan for {plan.target}: " + ", ".join(f"{n} {a}" for a, n in plan.summary().items())]
@@ -314,6 +337,14 @@ def validate(
 @click.argument("file", type=click.Path(dir_okay=False))
 @pipeline_options
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="PLAN.json",
+    help="Save the plan for review; `promoter promote FILE --plan PLAN.json` applies exactly it.",
+)
 @ledger_option
 @output_option
 @click.pass_context
@@ -325,11 +356,16 @@ def plan(
     plugins: tuple[str, ...],
     target: str | None,
     reason: str | None,
+    out: str | None,
     ledger_location: str | None,
     output: str,
     **plugin_options: Any,
 ) -> None:
-    """Show what promoting FILE would change on the target (export, map, plan; no write)."""
+    """Show what promoting FILE would change on the target (export, map, plan; no write).
+
+    With --out, the plan is saved (with the pipeline file's sha256 and the target) for review and
+    for `promoter promote FILE --plan PLAN.json`.
+    """
     _promote(
         ctx,
         file,
@@ -343,6 +379,7 @@ def plan(
         yes=True,
         lock_wait=None,
         command="plan",
+        out=out,
     )
 
 
@@ -352,6 +389,15 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Stop after the plan and show it; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--reason", default=None, help="Why this promotion (required for hotfixes).")
+@click.option(
+    "--plan",
+    "plan_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="PLAN.json",
+    help="Apply exactly this reviewed plan (from `promoter plan --out`); refused when the "
+    "pipeline file or the target changed since.",
+)
 @lock_wait_option
 @ledger_option
 @output_option
@@ -366,6 +412,7 @@ def promote(
     dry_run: bool,
     yes: bool,
     reason: str | None,
+    plan_file: str | None,
     lock_wait: float | None,
     ledger_location: str | None,
     output: str,
@@ -373,8 +420,11 @@ def promote(
 ) -> None:
     """Promote FILE's artifacts to a target: export, map, plan, gate, snapshot, apply, verify.
 
-    Exit codes: 0 promoted (or nothing to do), 1 failed and rolled back, 2 invalid input,
-    3 rollback incomplete, 4 blocked by a gate (or the target is locked), 130 interrupted.
+    With --plan, a plan saved by `promoter plan --out` replaces export, map and plan.
+
+    Exit codes: 0 promoted (or nothing to do), 1 failed and rolled back, 2 invalid input
+    (also: the pipeline file or the target changed since the --plan was made), 3 rollback
+    incomplete, 4 blocked by a gate (or the target is locked), 130 interrupted.
     """
     _promote(
         ctx,
@@ -389,6 +439,7 @@ def promote(
         yes=yes,
         lock_wait=lock_wait,
         command="promote",
+        plan_file=plan_file,
     )
 
 
@@ -400,6 +451,8 @@ _CORE_PROMOTE = {
     "dry_run",
     "yes",
     "reason",
+    "out",
+    "plan_file",
     "lock_wait",
     "ledger_location",
     "output",
@@ -421,9 +474,30 @@ def _promote(
     yes: bool,
     lock_wait: float | None,
     command: str,
+    out: str | None = None,
+    plan_file: str | None = None,
 ) -> None:
     from promoter.errors import ConfigurationError
     from promoter.run import RunOptions
+
+    values = _variables(variables)
+    saved = None
+    if plan_file is not None:
+        from promoter.plan_file import load_plan
+
+        if dry_run:
+            raise ConfigurationError(
+                "--plan applies a reviewed plan; it cannot be combined with --dry-run",
+                hint=f"drop --dry-run (or look at the plan: `promoter plan {file}`)",
+            )
+        saved = load_plan(Path(plan_file))
+        if values and values != saved.variables:
+            raise ConfigurationError(
+                f"--var values differ from those {plan_file} was planned with",
+                hint="drop --var: a plan file is applied with the values it was made with",
+            )
+        values = dict(saved.variables)
+        target = target or saved.target.environment
 
     confirm = None
     if not dry_run and not yes:
@@ -437,7 +511,6 @@ def _promote(
             click.echo(format_plan(plan), err=True)
             return click.confirm(f"Apply {len(plan.pending)} change(s) to {plan.target}?", err=True)
 
-    values = _variables(variables)
     hooks = _hooks(ctx, plugins, command)
     loaded = _load(hooks, file, values)
     ledger = _ledger(ledger_location)
@@ -452,12 +525,27 @@ def _promote(
             extra=_extra_options(ctx, _CORE_PROMOTE),
         )
         run = engine.context(loaded, target=target, options=options)
+        reviewed = None
+        if saved is not None and plan_file is not None:
+            from promoter.plan_file import check_plan
+
+            check_plan(saved, loaded, run.target, Path(plan_file))
+            reviewed = saved.plan
         with _terminate_as_interrupt():
-            outcome = engine.promote(run)
+            outcome = engine.promote(
+                run,
+                reviewed=reviewed,
+                reviewed_from=f"the plan in {plan_file} (made by run {saved.run_id})"
+                if saved is not None
+                else "a reviewed plan",
+            )
         from promoter.run import Plan
 
         body = ledger.document(run.run_id, "plan") if dry_run else None
-        _finish(outcome, output, Plan.model_validate_json(body) if body else None)
+        planned = Plan.model_validate_json(body) if body else None
+        if out is not None:
+            _save_plan_file(Path(out), loaded, planned, run.run_id, values, output)
+        _finish(outcome, output, planned)
     finally:
         ledger.close()
 

@@ -3,10 +3,12 @@
 One run::
 
     run_started
-    export -> map -> plan            (--dry-run / `promoter plan` stop here: "planned")
+    export -> map -> plan            (--dry-run / `promoter plan` stop here: "planned";
+                                      `promote --plan FILE` skips them for the reviewed plan)
         no pending change            -> "nothing-to-do" (exit 0)
     gate                             any refusal -> "blocked" (exit 4), nothing written
-    [lock target] snapshot -> apply -> verify
+    [lock target] snapshot           the target changed since the plan -> "failed" (exit 2)
+                  -> apply -> verify
         apply or verify fails        -> rollback(snapshot): "rolled-back" (exit 1)
                                         or "rollback-incomplete" (exit 3)
         Ctrl-C                       -> "interrupted" (exit 130), resumable
@@ -232,8 +234,27 @@ class Engine:
         run._sink = self._on_progress
         return run
 
-    def promote(self, run: RunContext) -> RunOutcome:
-        """Run a new promotion (or, with ``run.options.dry_run``, stop after the plan)."""
+    def promote(
+        self,
+        run: RunContext,
+        *,
+        reviewed: Plan | None = None,
+        reviewed_from: str = "a reviewed plan",
+    ) -> RunOutcome:
+        """Run a new promotion (or, with ``run.options.dry_run``, stop after the plan).
+
+        With ``reviewed`` (``promoter promote --plan``), export, map and plan are skipped and that
+        plan goes to the gates and the snapshot, which refuses it when the target changed since it
+        was made; ``reviewed_from`` names it in the ledger.
+        """
+        if reviewed is not None:
+            if run.dry_run:
+                raise RunStateError("a reviewed plan is applied, not planned again: drop --dry-run")
+            if reviewed.target != run.target:
+                raise RunStateError(
+                    f"{reviewed_from} is for {reviewed.target}, not {run.target}",
+                    hint=f"pass --target {reviewed.target.environment}",
+                )
         required = ["promoter_export", "promoter_map", "promoter_plan"]
         if not run.dry_run:
             required += ["promoter_snapshot", "promoter_apply", "promoter_rollback"]
@@ -245,7 +266,7 @@ class Engine:
         except BaseException:
             self._unlock(run)
             raise
-        return self._execute(run, resume=False)
+        return self._execute(run, resume=False, reviewed=(reviewed, reviewed_from))
 
     def resume(self, run: RunContext, record: RunRecord) -> RunOutcome:
         """Continue an interrupted run: its plan and snapshot, skipping objects already applied."""
@@ -337,7 +358,13 @@ class Engine:
 
     # --- the run ----------------------------------------------------------------------------
 
-    def _execute(self, run: RunContext, *, resume: bool) -> RunOutcome:
+    def _execute(
+        self,
+        run: RunContext,
+        *,
+        resume: bool,
+        reviewed: tuple[Plan | None, str] = (None, ""),
+    ) -> RunOutcome:
         self._stages = []
         plan: Plan | None = None
         gates: list[GateDecision] = []
@@ -350,10 +377,20 @@ class Engine:
             plan = self._load(run, "plan", Plan) if resume else None
             if snapshot is None or plan is None:
                 # A fresh run, or a resumed one that stopped before writing anything.
-                plan, gates = self._prepare(run)
-                snapshot = self._stage(
-                    run, "snapshot", lambda: self.hooks.snapshot(run=run, plan=plan)
-                )
+                plan, gates = self._prepare(run, *reviewed)
+                try:
+                    snapshot = self._stage(
+                        run, "snapshot", lambda: self.hooks.snapshot(run=run, plan=plan)
+                    )
+                except StageError as error:
+                    # e.g. the target changed since the plan: invalid input, nothing written.
+                    cause = error.__cause__
+                    if (
+                        isinstance(cause, PromoterError)
+                        and cause.exit_code is ExitCode.INVALID_INPUT
+                    ):
+                        raise _Stop(RunStatus.FAILED, ExitCode.INVALID_INPUT, str(error)) from error
+                    raise
                 self._save(run, "snapshot", snapshot)
             try:
                 self._stage(
@@ -394,29 +431,16 @@ class Engine:
             run, status, code, message, plan=plan, gates=gates, checks=checks, rollback=rollback
         )
 
-    def _prepare(self, run: RunContext) -> tuple[Plan, list[GateDecision]]:
+    def _prepare(
+        self, run: RunContext, reviewed: Plan | None = None, reviewed_from: str = ""
+    ) -> tuple[Plan, list[GateDecision]]:
         """export -> map -> plan -> gate; raises :class:`_Stop` when the run ends there."""
-        bundle = self._stage(run, "export", lambda: self.hooks.export(run=run))
-        self._save(run, "export", bundle)
-        mapping = self._stage(run, "map", lambda: self.hooks.map(run=run, bundle=bundle))
-        self._save(run, "mapping", mapping)
-        if mapping.problems:
-            # Each problem with its hint: what to add, and where.
-            lines = [
-                (f"{p.object}: {p.message}" if p.object else p.message)
-                + (f"\n    fix: {p.hint}" if p.hint else "")
-                for p in mapping.problems
-            ]
-            raise _Stop(
-                RunStatus.FAILED,
-                ExitCode.INVALID_INPUT,
-                f"{len(lines)} mapping problem(s), nothing written:\n  " + "\n  ".join(lines),
-            )
-        plan = self._stage(run, "plan", lambda: self.hooks.plan(run=run, mapping=mapping))
-        self._save(run, "plan", plan)
-        summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
-        if run.dry_run:
-            raise _Stop(RunStatus.PLANNED, ExitCode.OK, f"planned ({summary or 'no objects'})")
+        if reviewed is not None:
+            plan = reviewed
+            self._save(run, "plan", plan)
+            self._skipped(run, "plan", f"export, map and plan skipped: applying {reviewed_from}")
+        else:
+            plan = self._make_plan(run)
         if not plan.has_changes:
             raise _Stop(
                 RunStatus.NOTHING_TO_DO, ExitCode.OK, "nothing to do: the target is up to date"
@@ -442,6 +466,31 @@ class Engine:
                 "lost the target's lock (forced unlock?); nothing written",
             )
         return plan, gates
+
+    def _make_plan(self, run: RunContext) -> Plan:
+        """export -> map -> plan; raises :class:`_Stop` on mapping problems and for dry runs."""
+        bundle = self._stage(run, "export", lambda: self.hooks.export(run=run))
+        self._save(run, "export", bundle)
+        mapping = self._stage(run, "map", lambda: self.hooks.map(run=run, bundle=bundle))
+        self._save(run, "mapping", mapping)
+        if mapping.problems:
+            # Each problem with its hint: what to add, and where.
+            lines = [
+                (f"{p.object}: {p.message}" if p.object else p.message)
+                + (f"\n    fix: {p.hint}" if p.hint else "")
+                for p in mapping.problems
+            ]
+            raise _Stop(
+                RunStatus.FAILED,
+                ExitCode.INVALID_INPUT,
+                f"{len(lines)} mapping problem(s), nothing written:\n  " + "\n  ".join(lines),
+            )
+        plan = self._stage(run, "plan", lambda: self.hooks.plan(run=run, mapping=mapping))
+        self._save(run, "plan", plan)
+        summary = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n)
+        if run.dry_run:
+            raise _Stop(RunStatus.PLANNED, ExitCode.OK, f"planned ({summary or 'no objects'})")
+        return plan
 
     def _roll_back(
         self, run: RunContext, snapshot: Snapshot, reason: str, clean_code: ExitCode
@@ -562,6 +611,13 @@ class Engine:
         outcome = record(StageStatus.OK, summarize(result), plugin)
         self.hooks.after_stage(run=run, stage=name, outcome=outcome)
         return result
+
+    def _skipped(self, run: RunContext, name: str, message: str) -> None:
+        """Record a stage the run did not need (e.g. plan, when applying a reviewed plan)."""
+        outcome = StageOutcome(stage=name, status=StageStatus.SKIPPED, messages=[message])
+        self._stages.append(outcome)
+        self.ledger.add_stage_event(run.run_id, "finished", outcome)
+        self.hooks.after_stage(run=run, stage=name, outcome=outcome)
 
     def _notify_failure(
         self, run: RunContext, name: str, error: StageError, outcome: StageOutcome
