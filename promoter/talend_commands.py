@@ -1,0 +1,244 @@
+"""Talend commands that write nothing: ``promoter diff`` (drift) and ``promoter export``.
+
+Registered lazily in :data:`promoter.cli.COMMANDS`. Both talk to Talend Cloud as a run does:
+``promoter diff`` with the environment's settings (``TALEND_API_URL`` or ``TALEND_REGION``,
+``TALEND_ACCESS_TOKEN`` or ``TALEND_CLIENT_ID`` + ``TALEND_CLIENT_SECRET``), ``promoter export``
+through the pipeline's export stage (its ``talend:`` section first, then the environment).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from promoter.commands import (
+    PluginOptionsCommand,
+    _hooks,
+    _load,
+    _variables,
+    output_option,
+    pipeline_options,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from promoter.stages.drift import DriftReport, ObjectDrift
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def drift_rows(report: DriftReport, workspace: str) -> list[tuple[str, str, str, str, str]]:
+    """``(kind, name, field, from value, to value)`` rows of one workspace's drift."""
+    rows = []
+    for found in next(w for w in report.workspaces if w.workspace == workspace).objects:
+        rows.extend(_object_rows(report, found))
+    return rows
+
+
+def _object_rows(report: DriftReport, found: ObjectDrift) -> list[tuple[str, str, str, str, str]]:
+    if found.state == "only-from":
+        return [(found.kind, found.key, f"(only in {report.from_environment})", "present", "-")]
+    if found.state == "only-to":
+        return [(found.kind, found.key, f"(only in {report.to_environment})", "-", "present")]
+    return [
+        (found.kind, found.key, f.path, _cell(f.from_value), _cell(f.to_value))
+        for f in found.fields
+    ]
+
+
+def _headline(report: DriftReport) -> str:
+    pair = f"{report.from_environment} -> {report.to_environment}"
+    if not report.has_drift:
+        count = len(report.workspaces)
+        return f"{pair}: no drift ({count} workspace(s) compared)"
+    drifting = sum(1 for w in report.workspaces if w.has_drift)
+    return f"{pair}: {report.differences} difference(s) in {drifting} workspace(s)"
+
+
+def _one_sided(report: DriftReport, state: str) -> str:
+    side = report.from_environment if state == "only-from" else report.to_environment
+    return f"the workspace exists only in {side}"
+
+
+def format_drift(report: DriftReport) -> str:
+    """The drift as plain text: a headline, then an aligned table per workspace."""
+    lines = [_headline(report)]
+    header = ("KIND", "NAME", "FIELD", report.from_environment, report.to_environment)
+    for workspace in report.workspaces:
+        if workspace.state != "compared":
+            lines.append(f"{workspace.workspace}: {_one_sided(report, workspace.state)}")
+            continue
+        if not workspace.objects:
+            lines.append(f"{workspace.workspace}: no drift")
+            continue
+        rows = [header, *drift_rows(report, workspace.workspace)]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines.append(f"{workspace.workspace}:")
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
+            lines.append("  " + "  ".join([*cells, row[4]]).rstrip())
+    return "\n".join(lines)
+
+
+def print_drift_table(report: DriftReport, console: Console) -> None:
+    """The drift as rich tables (for a terminal)."""
+    from rich.table import Table
+
+    console.print(_headline(report), style="bold" if report.has_drift else "green")
+    for workspace in report.workspaces:
+        if workspace.state != "compared":
+            console.print(f"{workspace.workspace}: {_one_sided(report, workspace.state)}")
+            continue
+        if not workspace.objects:
+            console.print(f"{workspace.workspace}: no drift", style="green")
+            continue
+        table = Table(title=workspace.workspace, title_justify="left")
+        for column in ("kind", "name", "field", report.from_environment, report.to_environment):
+            table.add_column(column, overflow="fold")
+        for row in drift_rows(report, workspace.workspace):
+            table.add_row(*row)
+        console.print(table)
+
+
+@click.command(short_help="Show what differs between two environments.")
+@click.option("--from", "from_env", required=True, metavar="ENV", help="One environment.")
+@click.option("--to", "to_env", required=True, metavar="ENV", help="The other environment.")
+@click.option(
+    "--workspace",
+    "workspaces",
+    multiple=True,
+    metavar="NAME",
+    help="Compare this workspace (repeatable; default: every shared workspace in either).",
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when anything differs (for CI).")
+@output_option
+def diff(
+    from_env: str, to_env: str, workspaces: tuple[str, ...], exit_code: bool, output: str
+) -> None:
+    """Show which artifact versions, tasks, connections and plans differ between two
+    environments (secrets masked): drift, e.g. `promoter diff --from dev --to prod`.
+
+    Talend Cloud is reached with TALEND_API_URL (or TALEND_REGION) and TALEND_ACCESS_TOKEN (or
+    TALEND_CLIENT_ID and TALEND_CLIENT_SECRET). Nothing is written.
+    """
+    from promoter.pipeline import Secrets
+    from promoter.stages.drift import drift
+    from promoter.stages.session import make_client
+
+    client = make_client(None, Secrets(Path.cwd()).resolve)
+    try:
+        report = drift(client, from_env, to_env, workspaces)
+    finally:
+        client.close()
+    if output == "json":
+        click.echo(report.model_dump_json(by_alias=True, indent=2))
+    elif sys.stdout.isatty():
+        from rich.console import Console
+
+        print_drift_table(report, Console())
+    else:
+        click.echo(format_drift(report))
+    if exit_code and report.has_drift:
+        raise click.exceptions.Exit(1)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+@click.command(cls=PluginOptionsCommand, short_help="Write what a pipeline would promote, as JSON.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pipeline_options
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    metavar="BUNDLE.json",
+    help="Write the bundle to this file (default: standard output).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    /,
+    file: str,
+    variables: tuple[str, ...],
+    plugins: tuple[str, ...],
+    target: str | None,
+    out: str | None,
+    **plugin_options: Any,
+) -> None:
+    """Run only the export stage of FILE and write the bundle (the artifact versions, tasks,
+    connections and plans it would promote, secrets as fingerprints) as JSON, for review.
+
+    Nothing is written to Talend or to the ledger.
+    """
+    from promoter.engine import StageCall, current_user, new_run_id
+    from promoter.errors import ConfigurationError, PromoterError, StageError
+    from promoter.pipeline import Secrets
+    from promoter.run import ExportBundle, RunContext, RunOptions
+    from promoter.stages.session import STATE_KEY, TalendSession
+
+    values = _variables(variables)
+    hooks = _hooks(ctx, plugins, "export")
+    loaded = _load(hooks, file, values)
+    pipeline = loaded.pipeline
+    try:
+        target_config = pipeline.select_target(target)
+    except KeyError:
+        names = ", ".join(t.environment for t in pipeline.targets)
+        raise ConfigurationError(
+            f"pipeline {loaded.display} has no target {target!r}",
+            hint=f"use --target with one of: {names}",
+        ) from None
+    run = RunContext(
+        run_id=new_run_id(),
+        loaded=loaded,
+        target_config=target_config,
+        source=pipeline.source_ref(),
+        target=pipeline.target_ref(target_config),
+        options=RunOptions(dry_run=True, yes=True, variables=values),
+        secrets=Secrets(loaded.base_dir),
+        user=current_user(),
+        command="export",
+    )
+    hooks.require("promoter_export")
+    try:
+        result = hooks.stage(
+            run=run, stage=StageCall(name="export", execute=lambda: hooks.export(run=run))
+        )
+    except StageError as error:
+        # The stage's own error (an unknown artifact...) says best what to fix, with its code.
+        cause = error.__cause__
+        raise (cause if isinstance(cause, PromoterError) else error) from None
+    finally:
+        session = run.state.pop(STATE_KEY, None)
+        if isinstance(session, TalendSession):
+            session.client.close()
+    if not isinstance(result, ExportBundle):
+        raise StageError("export", None, f"the export returned {type(result).__name__}")
+    document = run.secrets.redact(result.model_dump_json(indent=2))
+    if out is None:
+        click.echo(document)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document + "\n", encoding="utf-8")
+    click.echo(f"exported {len(result.objects)} object(s) from {result.source} to {path}", err=True)
+
+
+__all__ = ["diff", "export"]
