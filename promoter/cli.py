@@ -17,6 +17,8 @@ from promoter.__about__ import __version__
 
 #: command name -> "module:attribute" of a click command. Kept sorted by name.
 COMMANDS: dict[str, str] = {
+    "diff": "promoter.talend_commands:diff",
+    "export": "promoter.talend_commands:export",
     "history": "promoter.commands:history",
     "plan": "promoter.commands:plan",
     "plugins": "promoter.commands:plugins",
