@@ -272,8 +272,19 @@ class TalendWorkspace:
         return copy.deepcopy(body)
 
     def canonical_task(self, task: Task, run_config: TaskRunConfig | None) -> Body:
-        """A task's canonical body, from its ``GET`` answers."""
+        """A task's canonical body, from its ``GET`` answers (its schedule from the list)."""
         schedule = self.schedules.get(task.id)
+        return self.canonical_task_body(
+            task, run_config, (schedule.description or schedule.id) if schedule else None
+        )
+
+    def canonical_task_body(
+        self, task: Task, run_config: TaskRunConfig | None, schedule: str | None
+    ) -> Body:
+        """A task's canonical body from a task, its run configuration and its schedule's name.
+
+        Writers build it from their write answers, which are the server's view after the write.
+        """
         connections = None
         if task.connections is not None:
             connections = {
@@ -298,7 +309,7 @@ class TalendWorkspace:
             "tags": task.tags,
             "autoUpgradeInfo": task.auto_upgrade_info.to_wire() if task.auto_upgrade_info else None,
             "runConfig": run_config.to_wire() if run_config else None,
-            "schedule": (schedule.description or schedule.id) if schedule else None,
+            "schedule": schedule,
         }
 
     def read_plan(self, name: str) -> Body | None:
@@ -320,6 +331,19 @@ class TalendWorkspace:
         return {"name": plan.name, "steps": steps}
 
     # ------------------------------------------------------------------ cache upkeep after writes
+
+    def remember_task(self, task: Task) -> None:
+        """Add a task just created to the cached list, so that the next write need not list again."""
+        with self._lock:
+            tasks = self.__dict__.get("tasks")
+            if tasks is not None:
+                tasks[task.name] = TaskSummary(
+                    executable=task.id,
+                    name=task.name,
+                    workspace=task.workspace,
+                    artifact_id=task.artifact.id,
+                )
+            self._task_bodies.pop(task.name, None)
 
     def invalidate_task(self, name: str) -> None:
         """Forget one task's cached body (after writing it)."""
