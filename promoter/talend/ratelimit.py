@@ -1,26 +1,29 @@
-"""A client-side rate limiter: one token bucket per API family.
+"""A client-side rate limiter: one sliding window per API family.
 
 Talend Cloud counts requests per source IP and per minute, separately for orchestration,
 processing and monitoring (1800, 1800 and 600). The client paces itself under those budgets
 instead of bouncing off 429s.
 
-Each bucket holds at most ``burst`` tokens (by default a sixtieth of the budget: one second's worth
-of a per-minute budget) and refills at ``(budget - burst) / period`` tokens a second, so that in
-*any* window of ``period`` seconds at most ``budget`` requests leave: the limiter stays under the
-budget whatever window the server counts in (fixed, sliding, or a bucket of its own).
-Callers reserve a token and sleep outside the lock, so waiting threads are served in order and
-the bucket is never over-drawn. A 429 with ``Retry-After`` pauses the whole family, so that other
-threads stop too instead of each discovering the limit on its own.
+A :class:`SlidingWindow` lets a request leave when fewer than ``budget`` requests left in the
+last ``period`` seconds (plus a small margin for arrival jitter), so that in *any* window of
+``period`` seconds at most ``budget`` requests leave — the limiter stays under the budget whatever
+window the server counts in (fixed, sliding, or a bucket of its own) — while a promotion that
+needs fewer requests than a minute's budget is not slowed at all. (A :class:`TokenBucket` gives
+the same guarantee but spreads even a small job over the minute: it starts with a sixtieth of the
+budget.) Callers reserve a slot and sleep outside the lock, so waiting threads are served in
+order and the window is never over-drawn. A 429 with ``Retry-After`` pauses the whole family, so
+that other threads stop too instead of each discovering the limit on its own.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["FAMILIES", "RateLimiter", "RateLimits", "TokenBucket", "family_of"]
+__all__ = ["FAMILIES", "RateLimiter", "RateLimits", "SlidingWindow", "TokenBucket", "family_of"]
 
 #: The API families, by the first segment of the path.
 FAMILIES = ("orchestration", "processing", "monitoring", "security")
@@ -113,8 +116,65 @@ class TokenBucket:
         return f"<TokenBucket {self.budget:g}/{self.period:g}s burst={self.burst:g}>"
 
 
+class SlidingWindow:
+    """A thread-safe limiter admitting at most ``budget`` requests in any ``period`` seconds.
+
+    It remembers when the last ``budget`` requests leave (or will leave, for reserved slots): a
+    new request leaves at once unless ``budget`` requests left within the last ``period`` seconds,
+    in which case it waits until the oldest of them is ``period`` (plus ``margin``) old. The
+    margin, a hundredth of the period by default, absorbs the jitter between when requests leave
+    and when the server counts them.
+    """
+
+    def __init__(
+        self,
+        budget: float,
+        *,
+        period: float = 60.0,
+        margin: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if budget < 1 or period <= 0:
+            raise ValueError(f"budget must be at least 1 and period positive, not {budget} per {period}s")
+        self.budget = float(budget)
+        self.period = float(period)
+        self.margin = self.period / 100 if margin is None else float(margin)
+        self._capacity = int(budget)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._slots: deque[float] = deque(maxlen=self._capacity)
+        self._paused_until = 0.0
+
+    def reserve(self) -> float:
+        """Take a slot and return how long the caller must wait before using it (seconds)."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._paused_until)
+            if len(self._slots) == self._capacity:
+                slot = max(slot, self._slots[0] + self.period + self.margin)
+            self._slots.append(slot)  # the deque drops the oldest
+            return slot - now
+
+    def acquire(self) -> float:
+        """Wait until a request may leave; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def __repr__(self) -> str:
+        return f"<SlidingWindow {self.budget:g}/{self.period:g}s>"
+
+
 class RateLimiter:
-    """A :class:`TokenBucket` per API family, built from :class:`RateLimits`."""
+    """A :class:`SlidingWindow` per API family, built from :class:`RateLimits`."""
 
     def __init__(
         self,
@@ -124,11 +184,11 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limits = limits if limits is not None else RateLimits()
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: dict[str, SlidingWindow] = {}
         for family in FAMILIES:
             budget = self.limits.for_family(family)
             if budget is not None:
-                self._buckets[family] = TokenBucket(
+                self._buckets[family] = SlidingWindow(
                     budget, period=self.limits.period, clock=clock, sleep=sleep
                 )
 
