@@ -26,6 +26,7 @@ KINDS: list[tuple[str, tuple[str, ...]]] = [
             "promoter_configure",
             "promoter_add_cli_options",
             "promoter_register_pipeline_sections",
+            "promoter_check_run",
         ),
     ),
     (

@@ -2,6 +2,7 @@
 
 One run::
 
+    check_run                        a settings problem -> exit 2, nothing locked or recorded
     run_started
     export -> map -> plan            (--dry-run / `promoter plan` stop here: "planned";
                                       `promote --plan FILE` skips them for the reviewed plan)
@@ -259,6 +260,7 @@ class Engine:
         if not run.dry_run:
             required += ["promoter_snapshot", "promoter_apply", "promoter_rollback"]
         self.hooks.require(*required)
+        self.hooks.check_run(run=run)
         if not run.dry_run:
             self._lock(run)
         try:
@@ -278,6 +280,7 @@ class Engine:
         if record.dry_run:
             raise RunStateError(f"run {record.id} was a dry run; start a new one instead")
         self.hooks.require("promoter_apply", "promoter_rollback")
+        self.hooks.check_run(run=run)
         self._lock(run)
         run.resumed = True
         run.completed = {
@@ -320,6 +323,7 @@ class Engine:
                 hint=f"roll back {later[-1].id} first, or pass --force",
             )
         self.hooks.require("promoter_rollback")
+        self.hooks.check_run(run=run)
         self._lock(run)
         self._stages = []
         self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="rollback requested")

@@ -148,6 +148,10 @@ class PromoterHooks:
         """Let plugins register their pipeline sections through ``register(name, model)``."""
         self.pm.hook.promoter_register_pipeline_sections(register=register)
 
+    def check_run(self, *, run: RunContext) -> None:
+        """``promoter_check_run`` (every plugin; a :class:`ConfigurationError` refuses the run)."""
+        self.pm.hook.promoter_check_run(run=run)
+
     # --- events ------------------------------------------------------------------------------
 
     def run_started(self, *, run: RunContext) -> None:

@@ -14,7 +14,7 @@ There are four kinds of hook, named by their kind:
    ``promoter_before_stage``, ``promoter_after_stage``, ``promoter_on_stage_error``,
    ``promoter_progress``.
 4. **Setup and registries**: ``promoter_configure`` (historic), ``promoter_add_cli_options``,
-   ``promoter_register_pipeline_sections``.
+   ``promoter_register_pipeline_sections``, ``promoter_check_run``.
 
 ``promoter_stage`` wraps every stage: implement it with ``wrapper=True`` for cross-cutting work
 (timing, tracing) that must see all stages.
@@ -136,6 +136,29 @@ def promoter_register_pipeline_sections(
         @hookimpl
         def promoter_register_pipeline_sections(register):
             register("notify", Notify)
+    """
+
+
+@hookspec
+def promoter_check_run(run: RunContext) -> None:
+    """Check that a run can start — credentials, endpoints, settings — before anything happens.
+
+    When: by ``promote``, ``plan``, ``resume`` and ``rollback``, after the pipeline is loaded and
+    before the target is locked or the run is recorded in the ledger; every implementation is
+    called. Raise :class:`~promoter.errors.ConfigurationError` (exit 2) to refuse the run: nothing
+    is written and the ledger is unchanged. Check settings only; talk to no server here.
+
+    Parameters:
+        run: the run context (the pipeline, its sections and the selected target).
+
+    Returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def promoter_check_run(run):
+            if "SLACK_WEBHOOK" not in os.environ:
+                raise ConfigurationError("no Slack webhook", hint="set SLACK_WEBHOOK")
     """
 
 

@@ -129,6 +129,13 @@ def promoter_register_pipeline_sections(register: Callable[[str, type[BaseModel]
     register("talend", TalendSection)
 
 
+@hookimpl
+def promoter_check_run(run: RunContext) -> None:
+    """Refuse a run without a Talend API or credentials (or with an unknown region) before it is
+    recorded: a client is configured, then closed, without a request."""
+    make_client(run.section("talend"), run.secrets.resolve).close()
+
+
 @hookimpl(tryfirst=True)
 def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
     """Put the client's traffic counters (requests, retries, 429s...) into the outcome, before
