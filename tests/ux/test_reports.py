@@ -17,6 +17,7 @@ import pytest
 import xmlschema
 
 from promoter.stages.reports import SCHEMA_ID, SCHEMA_VERSION
+
 from .conftest import PASSWORD, REPO, PromotedRuns, chromium_args
 
 SCHEMA_FILE = REPO / "docs" / "schemas" / "run-v1.json"
@@ -75,7 +76,9 @@ def test_run_json_says_what_happened(promoted_runs: PromotedRuns) -> None:
     assert checks == {"smoke:Finance daily load": True, "smoke:Finance ledger sync": False}
     assert prod["rollback"]["complete"] is True
     assert "task:Finance ledger sync" in prod["rollback"]["restored"]
-    applied = {p["object"] for p in prod["progress"] if p["stage"] == "apply" and p["status"] == "done"}
+    applied = {
+        p["object"] for p in prod["progress"] if p["stage"] == "apply" and p["status"] == "done"
+    }
     assert "task:Finance daily load" in applied
     offsets = [s["offset"] for s in prod["stages"]]
     assert offsets == sorted(offsets) and prod["run"]["duration"] >= offsets[-1]
@@ -140,7 +143,9 @@ def test_report_html_renders_in_chromium(
 ) -> None:
     html = promoted_runs.reports("prod") / "report.html"
     text = html.read_text()
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), "the report must not load anything"
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), (
+        "the report must not load anything"
+    )
     assert "<script" not in text
     args = chromium_args(chromium, tmp_path / "profile")
     dom = subprocess.run(
