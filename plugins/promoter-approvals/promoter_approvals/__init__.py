@@ -1,0 +1,363 @@
+"""promoter-approvals: an approval gate that needs N distinct approvers.
+
+Configured by the pipeline's ``approvals:`` section; without it the plugin does nothing::
+
+    approvals:
+      required: 2                       # distinct approvers needed
+      environments: [prod]              # default: every target
+      file: approvals.yaml              # approvals kept in the repository (relative to the pipeline)
+      token_secret: ${env:APPROVAL_TOKEN_SECRET}   # enables signed approval tokens
+      approvers: [alice, bob, carol]    # optional: only these people count
+      allow_self_approval: false        # the person running promoter does not count (default)
+
+An approval is valid for one pipeline, one target and the exact artifact versions the plan
+promotes, so approving version 0.3 never lets 0.4 through. It comes from:
+
+- the **approvals file**, in the same format as promoter's built-in ``approval: required`` gate::
+
+      approvals:
+        - pipeline: finance-release
+          target: prod                  # or prod/Finance
+          versions: {finance_daily_load: 0.3.0.20261031080000}
+          approver: alice
+          expires: 2026-12-31T00:00:00Z # optional
+
+- a **signed approval token** ``APPROVER:SIGNATURE``, the signature being HMAC-SHA256 (with
+  ``token_secret``) over the approver, pipeline name, target environment and versions (see
+  :func:`sign`). Tokens are given with ``promoter promote --approval-token TOKEN`` (repeatable) or
+  ``PROMOTER_APPROVAL_TOKENS`` (comma-separated); approvers make them with
+  ``promoter-approval-token --secret ... --approver alice --pipeline ... --target prod
+  --version name=version``.
+
+The gate is named ``approvals`` (promoter's own single-approver gate is ``approval``; the two
+coexist). Its decision names every approver counted and every approval not counted, with why; the
+engine records it in the ledger (``promoter show RUN`` lists it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from promoter import GateDecision, Plan, RunContext, SecretRef, hookimpl
+
+__version__ = "0.1.0"
+
+GATE = "approvals"
+TOKENS_ENV = "PROMOTER_APPROVAL_TOKENS"
+OPTION = "approval_tokens"
+
+
+class ApprovalsSection(BaseModel):
+    """The ``approvals:`` pipeline section."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    required: int = Field(default=1, ge=1, description="Distinct approvers needed.")
+    environments: list[str] | None = Field(
+        default=None, description="Targets that need approvals (default: every target)."
+    )
+    file: str | None = Field(
+        default=None, description="Approvals file, relative to the pipeline file."
+    )
+    token_secret: SecretRef | None = Field(
+        default=None, description="HMAC key of approval tokens: ${env:NAME} or ${file:path}."
+    )
+    approvers: list[str] | None = Field(
+        default=None, description="Only these approvers count (default: anyone)."
+    )
+    allow_self_approval: bool = False
+
+
+class Approval(BaseModel):
+    """One approval in an approvals file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    versions: dict[str, str] = Field(min_length=1)
+    approver: str = Field(min_length=1)
+    expires: datetime | None = None
+    comment: str | None = None
+
+    @field_validator("expires")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and not value.tzinfo else value
+
+    @field_validator("versions", mode="before")
+    @classmethod
+    def _text_versions(cls, value: Any) -> Any:
+        # YAML reads 1.0 as a float; a version is text.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class ApprovalsFileError(Exception):
+    """The approvals file cannot be used; the message says why."""
+
+
+def load_approvals(path: Path) -> list[Approval]:
+    """The approvals listed in ``path`` (``approvals:`` and a list, or a bare list)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ApprovalsFileError(f"approvals file {path} does not exist") from None
+    except (YAMLError, OSError, UnicodeDecodeError) as exc:
+        raise ApprovalsFileError(f"approvals file {path} cannot be read: {exc}") from None
+    if document is None:
+        return []
+    if isinstance(document, dict):
+        document = document.get("approvals") or []
+    if not isinstance(document, list):
+        raise ApprovalsFileError(f"approvals file {path} must list approvals under 'approvals:'")
+    approvals = []
+    for index, item in enumerate(document):
+        try:
+            approvals.append(Approval.model_validate(item))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(entry)'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ApprovalsFileError(
+                f"approvals file {path}: approvals[{index}]: {problems}"
+            ) from None
+    return approvals
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+def token_message(approver: str, pipeline: str, target: str, versions: Mapping[str, str]) -> bytes:
+    """The bytes a token signs: approver, pipeline, target environment and versions, canonical."""
+    document = {
+        "approver": approver,
+        "pipeline": pipeline,
+        "target": target,
+        "versions": dict(sorted(versions.items())),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(
+    secret: str, approver: str, pipeline: str, target: str, versions: Mapping[str, str]
+) -> str:
+    """An approval token: ``APPROVER:HEX(HMAC-SHA256(secret, token_message(...)))``."""
+    if ":" in approver:
+        raise ValueError("an approver's name cannot contain ':'")
+    digest = hmac.new(
+        secret.encode("utf-8"), token_message(approver, pipeline, target, versions), hashlib.sha256
+    ).hexdigest()
+    return f"{approver}:{digest}"
+
+
+def verify(
+    token: str, secret: str, pipeline: str, target: str, versions: Mapping[str, str]
+) -> str | None:
+    """The approver of a valid token for this promotion, or ``None``."""
+    approver, sep, _signature = token.strip().rpartition(":")
+    if not sep or not approver:
+        return None
+    expected = sign(secret, approver, pipeline, target, versions)
+    return approver if hmac.compare_digest(expected, token.strip()) else None
+
+
+def given_tokens(run: RunContext) -> list[str]:
+    """Tokens from ``--approval-token`` and from ``PROMOTER_APPROVAL_TOKENS``."""
+    tokens = [str(t) for t in run.options.extra.get(OPTION) or ()]
+    tokens += [t.strip() for t in os.environ.get(TOKENS_ENV, "").split(",") if t.strip()]
+    return tokens
+
+
+# --- the gate -------------------------------------------------------------------------------------
+
+
+def planned_versions(run: RunContext, plan: Plan) -> dict[str, str]:
+    """The artifact versions the plan promotes (its metadata; else the tasks' artifacts)."""
+    versions = plan.metadata.get("versions")
+    if isinstance(versions, dict) and versions:
+        return {str(k): str(v) for k, v in versions.items()}
+    found: dict[str, str] = {}
+    for change in plan.changes:
+        artifact = (change.after or {}).get("artifact") if change.kind == "task" else None
+        if isinstance(artifact, dict) and artifact.get("name") and artifact.get("version"):
+            found[str(artifact["name"])] = str(artifact["version"])
+    return found or {a.name: a.version for a in run.pipeline.artifacts}
+
+
+@dataclass
+class Tally:
+    """Who approved (approver -> where from), and what was not counted (with why)."""
+
+    approved: dict[str, str]
+    rejected: list[str]
+
+
+def count_approvals(
+    run: RunContext, section: ApprovalsSection, versions: dict[str, str], now: datetime
+) -> Tally:
+    """Collect the approvals of this promotion from the file and the tokens."""
+    tally = Tally(approved={}, rejected=[])
+
+    def consider(approver: str, source: str) -> None:
+        if section.approvers is not None and approver not in section.approvers:
+            tally.rejected.append(f"{approver} ({source}: not in approvals.approvers)")
+        elif approver == run.user and not section.allow_self_approval:
+            tally.rejected.append(f"{approver} ({source}: runs this promotion)")
+        else:
+            tally.approved.setdefault(approver, source)
+
+    path = run.pipeline_path.parent / section.file if section.file else None
+    if path is not None and not path.exists():
+        # Nobody approved in the repository yet: the tokens may still be enough.
+        tally.rejected.append(f"no approvals file ({section.file} does not exist)")
+    elif path is not None:
+        for approval in load_approvals(path):
+            if approval.pipeline != run.pipeline.name or approval.target not in (
+                run.target.environment,
+                run.target.key,
+            ):
+                continue  # an approval of another promotion
+            if approval.versions != versions:
+                differ = sorted(
+                    n for n in set(versions) | set(approval.versions)
+                    if approval.versions.get(n) != versions.get(n)
+                )
+                tally.rejected.append(
+                    f"{approval.approver} ({section.file}: approved other versions of "
+                    f"{', '.join(differ)})"
+                )
+            elif approval.expires is not None and approval.expires <= now:
+                tally.rejected.append(
+                    f"{approval.approver} ({section.file}: expired {approval.expires.isoformat()})"
+                )
+            else:
+                consider(approval.approver, section.file or path.name)
+
+    tokens = given_tokens(run)
+    if tokens and section.token_secret is None:
+        tally.rejected.append(f"{len(tokens)} token(s) (approvals.token_secret is not set)")
+    elif tokens and section.token_secret is not None:
+        secret = run.secrets.resolve(section.token_secret)
+        for token in tokens:
+            approver = verify(token, secret, run.pipeline.name, run.target.environment, versions)
+            if approver is None:
+                claimed = token.rpartition(":")[0] or "?"
+                tally.rejected.append(
+                    f"{claimed} (token: invalid for this pipeline, target and versions)"
+                )
+            else:
+                consider(approver, "token")
+    return tally
+
+
+def approval_gate(
+    run: RunContext, plan: Plan, now: datetime | None = None
+) -> GateDecision | None:
+    """The ``approvals`` gate's decision (``None`` when the target needs no approvals)."""
+    section = run.section_as("approvals", ApprovalsSection)
+    if section is None:
+        return None
+    if section.environments is not None and run.target.environment not in section.environments:
+        return None
+    versions = planned_versions(run, plan)
+    try:
+        tally = count_approvals(run, section, versions, now or datetime.now(UTC))
+    except ApprovalsFileError as exc:
+        return GateDecision(
+            gate=GATE,
+            allowed=False,
+            reason=str(exc),
+            hint=f"fix approvals.file in {run.pipeline_path.name}, or the file itself",
+        )
+    counted = ", ".join(f"{name} ({source})" for name, source in sorted(tally.approved.items()))
+    summary = f"{len(tally.approved)} of {section.required} approval(s)"
+    reason = f"{summary}: {counted or 'none'}"
+    if tally.rejected:
+        reason += "; not counted: " + "; ".join(tally.rejected)
+    if len(tally.approved) >= section.required:
+        return GateDecision(gate=GATE, allowed=True, reason=reason)
+    wanted = ", ".join(f"{k}: {v}" for k, v in sorted(versions.items()))
+    return GateDecision(
+        gate=GATE,
+        allowed=False,
+        reason=reason,
+        hint=(
+            f"{section.required - len(tally.approved)} more approver(s) needed for "
+            f"{run.pipeline.name} -> {run.target.environment} with {{{wanted}}}: add them to "
+            f"{section.file or 'an approvals file (approvals.file)'}"
+            + (", or pass --approval-token" if section.token_secret is not None else "")
+        ),
+    )
+
+
+@hookimpl
+def promoter_register_pipeline_sections(register: Callable[[str, type[BaseModel]], None]) -> None:
+    """The ``approvals:`` section."""
+    register("approvals", ApprovalsSection)
+
+
+@hookimpl
+def promoter_add_cli_options(command: str) -> list[click.Option] | None:
+    """``promoter promote --approval-token TOKEN`` (repeatable)."""
+    if command != "promote":
+        return None
+    return [
+        click.Option(
+            ["--approval-token", OPTION],
+            multiple=True,
+            metavar="TOKEN",
+            help=f"(approvals) A signed approval token; repeatable [env {TOKENS_ENV}].",
+        )
+    ]
+
+
+@hookimpl
+def promoter_gate(run: RunContext, plan: Plan) -> GateDecision | None:
+    """The ``approvals`` gate."""
+    return approval_gate(run, plan)
+
+
+@click.command()
+@click.option("--secret", envvar="APPROVAL_TOKEN_SECRET", required=True, help="The HMAC key.")
+@click.option("--approver", required=True)
+@click.option("--pipeline", required=True, help="The pipeline's name.")
+@click.option("--target", required=True, help="The target environment.")
+@click.option(
+    "--version", "versions", multiple=True, required=True, metavar="ARTIFACT=VERSION"
+)
+def sign_command(
+    secret: str, approver: str, pipeline: str, target: str, versions: tuple[str, ...]
+) -> None:
+    """Print an approval token for one promotion (promoter-approvals)."""
+    pairs = dict(v.split("=", 1) for v in versions if "=" in v)
+    if len(pairs) != len(versions):
+        raise click.BadParameter("write --version artifact=version", param_hint="--version")
+    click.echo(sign(secret, approver, pipeline, target, pairs))
+
+
+__all__ = [
+    "Approval",
+    "ApprovalsSection",
+    "approval_gate",
+    "load_approvals",
+    "sign",
+    "token_message",
+    "verify",
+]
