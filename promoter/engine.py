@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from promoter.errors import (
+    ConfigurationError,
     ExitCode,
     PromoterError,
     RunStateError,
@@ -186,12 +187,10 @@ class Engine:
         self.hooks = hooks
         self.ledger = ledger
         self.lock_wait = (
-            float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT))
-            if lock_wait is None
-            else lock_wait
+            _seconds_from_env(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT) if lock_wait is None else lock_wait
         )
         self.lock_lease = (
-            float(os.environ.get(LOCK_LEASE_ENV, DEFAULT_LOCK_LEASE))
+            _seconds_from_env(LOCK_LEASE_ENV, DEFAULT_LOCK_LEASE)
             if lock_lease is None
             else lock_lease
         )
@@ -697,6 +696,23 @@ class Engine:
         self._heartbeat.stop()
         self._heartbeat = None
         self.ledger.release_lock(run.target.key, run_id=run.run_id)
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    """A number of seconds from an environment variable; a bad value is a settings error."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number of seconds",
+            hint=f"set {name} to a number such as 30, or unset it",
+        )
+    return seconds
 
 
 def _jsonable(value: Any) -> Any:
