@@ -25,6 +25,7 @@ from typing import Any
 
 import jinja2
 
+from promoter.errors import ConfigurationError
 from promoter.hookspecs import hookimpl
 from promoter.pipeline import SecretRef
 from promoter.run import (
@@ -408,3 +409,46 @@ def map_bundle(run: RunContext, bundle: ExportBundle) -> Mapping:
 def promoter_map(run: RunContext, bundle: ExportBundle) -> Mapping:
     """The built-in Talend mapping."""
     return map_bundle(run, bundle)
+
+
+@hookimpl
+def promoter_check_run(run: RunContext) -> None:
+    """Refuse a run whose connection template is missing, does not parse, or reads a value no
+    target defines — before the run is recorded. (Errors that need the source connection, such
+    as a render that is not YAML, are found by map.)"""
+    create = run.pipeline.connections.create_missing
+    if create is None:
+        return
+    path = Path(create.template)
+    if not path.is_absolute():
+        path = run.pipeline_path.parent / path
+    where = f"connections.create_missing.template in {run.loaded.display}"
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"connection template {path} cannot be read: {exc.strerror or exc}",
+            hint=f"check {where}",
+        ) from None
+    try:
+        tree = jinja2.Environment(autoescape=False).parse(source, name=path.name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigurationError(
+            f"{path}:{exc.lineno}: template syntax error: {exc.message}",
+            hint="fix the connection template",
+        ) from None
+    known = {*run.values, *create.values}
+    # `values.x | default(...)` and `values.x is defined` may be undefined on purpose.
+    guarded = {
+        id(node.node)
+        for node in tree.find_all((jinja2.nodes.Filter, jinja2.nodes.Test))
+        if node.name in ("default", "d", "defined", "undefined")
+    }
+    for node in tree.find_all(jinja2.nodes.Getattr):
+        reads_values = isinstance(node.node, jinja2.nodes.Name) and node.node.name == "values"
+        if reads_values and id(node) not in guarded and node.attr not in known:
+            raise ConfigurationError(
+                f"{path}:{node.lineno}: values.{node.attr} is not defined for target "
+                f"{run.target}",
+                hint=f"define {node.attr} under the target's values in {run.loaded.display}",
+            )
