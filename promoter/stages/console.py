@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
+    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -178,6 +179,7 @@ class RunView:
     progress: Progress | None = None
     tasks: dict[tuple[str, str], TaskID] = field(default_factory=dict)
     overall: TaskID | None = None
+    total_known: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -240,16 +242,20 @@ def promoter_before_stage(run: RunContext, stage: str) -> None:
         SpinnerColumn(finished_text="•"),
         TextColumn("{task.description}"),
         BarColumn(bar_width=24),
-        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=v.console,
         transient=False,
     )
     total = len(v.plan.pending) if (stage == "apply" and v.plan is not None) else None
-    with v.lock:
-        v.progress = progress
-        v.overall = progress.add_task(f"[bold]{stage}[/bold]", total=total)
-    progress.start()
+    try:
+        with v.lock:
+            v.progress = progress
+            v.overall = progress.add_task(f"[bold]{stage}[/bold]", total=total)
+            v.total_known = total is not None
+        progress.start()
+    except Exception:  # a display problem must never fail a stage: fall back to lines
+        v.progress = None
 
 
 @hookimpl(trylast=True)
@@ -264,6 +270,14 @@ def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
         mark = "FAILED" if event.status is ObjectStatus.FAILED else event.status.value
         v.console.print(f"    {event.stage:<8} {escape(name)}: {mark}{escape(detail)}")
         return
+    try:
+        _advance(v, event, name)
+    except Exception:  # a display problem must never fail a stage: stop the live display
+        v.stop_progress()
+
+
+def _advance(v: RunView, event: ObjectProgress, name: str) -> None:
+    """Move the live progress display on by one event."""
     with v.lock:
         progress = v.progress
         if progress is None:
@@ -273,6 +287,8 @@ def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
         if task is None:
             task = progress.add_task(f"  {escape(name)}", total=1)
             v.tasks[key] = task
+            if v.overall is not None and not v.total_known:
+                progress.update(v.overall, total=len(v.tasks))
         if event.status is ObjectStatus.STARTED:
             return
         style = "red" if event.status is ObjectStatus.FAILED else "green"
@@ -284,8 +300,6 @@ def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
         )
         if v.overall is not None:
             progress.advance(v.overall)
-            if progress.tasks[v.overall].total is None:
-                progress.update(v.overall, total=len(v.tasks))
 
 
 @hookimpl(trylast=True)

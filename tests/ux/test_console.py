@@ -1,0 +1,144 @@
+"""The console: a plan table with field diffs and masked secrets, progress, a summary; rich in a
+terminal, and no escape codes at all without one or with NO_COLOR."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+from promoter.run import Change, ChangeAction, FieldChange, Plan, TargetRef
+from promoter.sandbox import Sandbox
+from promoter.stages.console import make_console, plan_table, wants_plain
+
+from .conftest import PASSWORD, REPO, cli_env, run_cli
+
+ESCAPE = re.compile(r"\x1b")
+FINGERPRINT_A = "secret:sha256:0123456789abcdef"
+FINGERPRINT_B = "secret:sha256:fedcba9876543210"
+
+
+def sample_plan() -> Plan:
+    return Plan(
+        target=TargetRef(environment="prod", workspace="Finance"),
+        changes=[
+            Change(kind="artifact_version", key="load@2.0", action=ChangeAction.CREATE),
+            Change(
+                kind="task",
+                key="Daily load",
+                action=ChangeAction.UPDATE,
+                fields=[
+                    FieldChange(path="artifact.version", before="1.0", after="2.0"),
+                    FieldChange(
+                        path="parameters.DB_PASSWORD", before=FINGERPRINT_A, after=FINGERPRINT_B
+                    ),
+                ],
+            ),
+            Change(kind="connection", key="warehouse", action=ChangeAction.UNCHANGED),
+        ],
+    )
+
+
+def render(plain: bool) -> str:
+    buffer = io.StringIO()
+    console = make_console(buffer, plain=plain)
+    console.print(plan_table(sample_plan(), plain=plain))
+    return buffer.getvalue()
+
+
+def test_plan_table_shows_field_diffs_and_masks_secrets() -> None:
+    text = render(plain=True)
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.count("|") >= 3}
+    assert {"create", "update", "unchanged"} <= set(rows)
+    assert "artifact.version: 1.0 -> 2.0" in text
+    assert "parameters.DB_PASSWORD: (secret changed)" in text
+    assert "secret:sha256" not in text and "0123456789abcdef" not in text
+    assert not ESCAPE.search(text)
+
+
+def test_plain_means_no_tty_or_no_color_or_dumb_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert wants_plain(io.StringIO(), environ={})
+    assert not wants_plain(Terminal(), environ={})
+    assert wants_plain(Terminal(), environ={"NO_COLOR": "1"})
+    assert wants_plain(Terminal(), environ={"NO_COLOR": ""})  # set at all: no colour
+    assert wants_plain(Terminal(), environ={"TERM": "dumb"})
+    assert not wants_plain(io.StringIO(), environ={"PROMOTER_CONSOLE": "rich"})
+    assert wants_plain(Terminal(), environ={"PROMOTER_CONSOLE": "plain"})
+
+
+def test_without_a_tty_the_output_is_plain(talend_sandbox: Sandbox, tmp_path: Path) -> None:
+    env = cli_env(talend_sandbox, tmp_path)
+    result = run_cli(
+        "promote", "pipelines/release.yaml", "--target", "test", "--yes",
+        "--report-dir", str(tmp_path / "reports"), env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert not ESCAPE.search(output)
+    err = result.stderr
+    assert "Plan for test/Finance: 2 create, 2 update, 3 unchanged" in err
+    assert "parameters.DB_PASSWORD: (secret changed)" in err
+    # A line per finished object stands in for the progress bars.
+    assert "apply    task:Finance daily load: done - updated" in err
+    assert "verify   task:Finance ledger sync: done - execution_successful" in err
+    # The closing summary: every stage with its duration, then the outcome.
+    summary = err[err.index("Summary") :]
+    for stage in ("export", "map", "plan", "gate", "snapshot", "apply", "verify", "report"):
+        assert re.search(rf"\| {stage} +\| ok +\| +\d+\.\d\ds \|", summary), stage
+    assert "promoted: promoted to test/Finance (exit 0)" in summary
+    assert PASSWORD not in output
+
+
+def run_in_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``args`` with a pseudo-terminal as stdin, stdout and stderr; exit code and output."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    process = subprocess.Popen(
+        args, cwd=REPO, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return process.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("no_color", [True, False], ids=["NO_COLOR", "colour"])
+def test_in_a_terminal_rich_unless_no_color(
+    talend_sandbox: Sandbox, tmp_path: Path, no_color: bool
+) -> None:
+    env = cli_env(talend_sandbox, tmp_path, TERM="xterm-256color")
+    if no_color:
+        env["NO_COLOR"] = "1"
+    command = [sys.executable, "-m", "promoter.cli", "promote", "pipelines/release.yaml"]
+    reports = ["--report-dir", str(tmp_path / "reports")]
+    code, output = run_in_terminal([*command, "--target", "test", "--yes", *reports], env)
+    assert code == 0, output
+    assert "promoted to test/Finance" in output and "(secret changed)" in output
+    if no_color:
+        assert not ESCAPE.search(output), repr(output[:400])
+    else:
+        # In a terminal: colours, and the live progress display (cursor control).
+        assert "\x1b[" in output
+        assert "\x1b[?25l" in output  # rich hides the cursor while the progress bars run
+    assert PASSWORD not in output
