@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard promoter tests benchmarks plugins)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy promoter
+	$(BIN)/mypy promoter $(wildcard plugins/*/promoter_*)
 
 unit: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not soak"
