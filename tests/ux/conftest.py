@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from promoter.cli import main
 from promoter.sandbox import Sandbox, SandboxSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,3 +140,36 @@ def chromium_args(chromium: Path, profile: Path) -> list[str]:
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
     ]
+
+
+@dataclass
+class Result:
+    """How a command ended and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Invoke:
+    """Run ``promoter ARGS`` in this process with ``env`` as the environment."""
+
+    def run(*args: str, env: dict[str, str]) -> Result:
+        for name in ("TALEND_API_URL", "TALEND_REGION", "TALEND_ACCESS_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run

@@ -9,51 +9,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from promoter.cli import main
 from promoter.sandbox import Sandbox, SandboxSettings
 from promoter.talend.client import TalendClient
 from promoter.talend.models import ExecutionStartRequest
 
-from .conftest import cli_env
-
-
-@dataclass
-class Result:
-    """How a command ended and what it printed."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def invoke(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Invoke:
-    """Run ``promoter ARGS`` in this process with ``env`` as the environment."""
-
-    def run(*args: str, env: dict[str, str]) -> Result:
-        for name in ("TALEND_API_URL", "TALEND_REGION", "TALEND_ACCESS_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
+from .conftest import Invoke, cli_env
 
 
 @dataclass
