@@ -1,8 +1,9 @@
 """The run ledger: every run, its stage events, plan, snapshot, progress and outcome; target locks.
 
 :class:`Ledger` is the storage interface; :class:`SQLiteLedger` is the embedded default
-(``.promoter/ledger.db``, or ``PROMOTER_LEDGER=path`` / ``sqlite:///path``). A shared backend
-(PostgreSQL) implements the same interface.
+(``.promoter/ledger.db``, or ``PROMOTER_LEDGER=path`` / ``sqlite:///path``). The shared backend
+for teams, :class:`promoter.ledger_postgres.PostgresLedger`, implements the same interface
+(``PROMOTER_LEDGER=postgresql://...``); :func:`open_ledger` chooses by the location's scheme.
 
 History is append-only: a run's status is the latest row of its status history, and SQLite
 triggers refuse to update or delete history rows. Only the lock table is mutable.
@@ -22,17 +23,20 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from promoter.errors import LedgerError, LockHeld, RunNotFound
+from promoter.errors import ExitCode, LedgerError, LockHeld, RunNotFound
 from promoter.run import ObjectProgress, RunStatus, StageOutcome
 
 LEDGER_ENV = "PROMOTER_LEDGER"
-"""Environment variable: the ledger's location (a path, or ``sqlite:///path``)."""
+"""Environment variable: the ledger's location (a path, ``sqlite:///path`` or ``postgresql://...``)."""
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 DEFAULT_LEDGER = Path(".promoter") / "ledger.db"
 
@@ -59,6 +63,12 @@ def pid_alive(pid: int) -> bool:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+class LeaseLost(LedgerError):
+    """A run's lock was taken over, removed or let lapse: its process must write nothing more."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class RunRecord(BaseModel):
@@ -96,6 +106,10 @@ class LockInfo(BaseModel):
     pid: int
     acquired_at: str
     expires_at: float
+    epoch: int | None = None
+    """Fencing token (PostgreSQL): new at every acquisition; the holder's writes check it."""
+    connected: bool | None = None
+    """Whether the holder's database session still holds the lock (PostgreSQL); ``None``: unknown."""
 
     @property
     def expired(self) -> bool:
@@ -104,9 +118,11 @@ class LockInfo(BaseModel):
 
     @property
     def holder_alive(self) -> bool:
-        """Whether the holder still runs: lease valid and, on this host, its process exists."""
+        """Whether the holder still runs: lease valid and its session or, on this host, its process."""
         if self.expired:
             return False
+        if self.connected is not None:
+            return self.connected
         return self.host != HOSTNAME or pid_alive(self.pid)
 
     def describe(self) -> str:
@@ -194,12 +210,52 @@ class Ledger(ABC):
     def lock_events(self, target: str | None = None) -> list[dict[str, Any]]:
         """The lock history (acquired, released, taken-over, forced), oldest first."""
 
+    # moving history between ledgers (`promoter ledger export` / `import`)
+    @abstractmethod
+    def history_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of a history table (:data:`HISTORY_COLUMNS`), oldest first."""
+
+    @abstractmethod
+    def append_history(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+        """Append exported ``(table, row)`` pairs in one transaction; rows per table inserted.
+
+        Runs already in this ledger are skipped with their rows, so importing twice is harmless.
+        """
+
     @abstractmethod
     def close(self) -> None:
         """Close the storage."""
 
 
 _HISTORY_TABLES = ("runs", "run_status", "stage_events", "documents", "progress", "lock_events")
+
+HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "runs": (
+        "id",
+        "created_at",
+        "user",
+        "host",
+        "pid",
+        "command",
+        "pipeline_name",
+        "pipeline_file",
+        "pipeline_sha256",
+        "source",
+        "target",
+        "reason",
+        "dry_run",
+        "versions",
+        "variables",
+        "options",
+    ),
+    "run_status": ("run_id", "at", "status", "exit_code", "message", "host", "pid"),
+    "stage_events": ("run_id", "at", "stage", "event", "status", "plugin", "duration", "messages"),
+    "documents": ("run_id", "at", "kind", "body"),
+    "progress": ("run_id", "at", "stage", "kind", "key", "status", "message"),
+    "lock_events": ("at", "target", "event", "run_id", "owner", "host", "pid", "detail"),
+}
+"""The history tables in dependency order, with the columns every backend keeps (the export
+format of `promoter ledger export`): sequence numbers are not exported, order is."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -302,15 +358,31 @@ def ledger_path(location: str | None = None, *, cwd: Path | None = None) -> Path
         if scheme != "sqlite" or not rest.startswith("/"):
             raise LedgerError(
                 f"unsupported ledger location {location!r}",
-                hint="use a file path or sqlite:///path (relative) or sqlite:////abs/path",
+                hint="use a file path, sqlite:///path (relative), sqlite:////abs/path or "
+                "postgresql://user:password@host:port/database",
             )
         location = rest[1:]
     path = Path(location).expanduser()
     return path if path.is_absolute() else base / path
 
 
-def open_ledger(location: str | None = None, *, cwd: Path | None = None) -> SQLiteLedger:
-    """Open (creating if needed) the ledger at ``location`` (see :func:`ledger_path`)."""
+def is_postgres(location: str | None) -> bool:
+    """Whether ``location`` (default: ``PROMOTER_LEDGER``) names a PostgreSQL ledger."""
+    location = location or os.environ.get(LEDGER_ENV) or ""
+    return location.partition("://")[0].lower() in POSTGRES_SCHEMES and "://" in location
+
+
+def open_ledger(location: str | None = None, *, cwd: Path | None = None) -> Ledger:
+    """Open the ledger at ``location`` (default: ``PROMOTER_LEDGER``, then ``.promoter/ledger.db``).
+
+    ``postgresql://`` (or ``postgres://``) URLs open the shared PostgreSQL ledger, migrating its
+    schema if needed; anything else is a SQLite file (see :func:`ledger_path`), created if needed.
+    """
+    location = location or os.environ.get(LEDGER_ENV) or None
+    if location is not None and is_postgres(location):
+        from promoter.ledger_postgres import PostgresLedger
+
+        return PostgresLedger(location)
     return SQLiteLedger(ledger_path(location, cwd=cwd))
 
 
@@ -719,6 +791,61 @@ class SQLiteLedger(Ledger):
                 ).fetchall()
         return [dict(row) for row in rows]
 
+    # --- export / import --------------------------------------------------------------------
+
+    def history_rows(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of a history table, oldest first, in the portable column set."""
+        columns = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS[table])
+        order = "created_at, id" if table == "runs" else "seq"
+        with self._mutex:
+            rows = self._db.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
+        for row in rows:
+            values = dict(row)
+            if table == "runs":
+                values["dry_run"] = bool(values["dry_run"])
+            yield values
+
+    def append_history(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+        """Append exported rows in one transaction, skipping runs (and their rows) already here."""
+        counts: dict[str, int] = {}
+        with self._mutex:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                existing = {r[0] for r in self._db.execute("SELECT id FROM runs")}
+                seen_events = set(
+                    self._db.execute("SELECT at, target, event, run_id, detail FROM lock_events")
+                )
+                skipped: set[str] = set()
+                for table, row in rows:
+                    if table == "runs":
+                        if row["id"] in existing:
+                            skipped.add(row["id"])
+                            continue
+                        existing.add(row["id"])
+                    elif table == "lock_events":
+                        key = (row["at"], row["target"], row["event"], row["run_id"], row["detail"])
+                        if key in seen_events:
+                            continue
+                        seen_events.add(key)
+                    elif row["run_id"] in skipped:
+                        continue
+                    columns = HISTORY_COLUMNS[table]
+                    values = [row.get(c) for c in columns]
+                    if table == "runs":
+                        values[columns.index("dry_run")] = int(bool(row["dry_run"]))
+                    self._db.execute(
+                        f"INSERT INTO {table} ({', '.join(repr(c) for c in columns)})"
+                        f" VALUES ({', '.join('?' * len(columns))})",
+                        values,
+                    )
+                    counts[table] = counts.get(table, 0) + 1
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return counts
+
 
 class LockHeartbeat:
     """Renews a lock's lease in a background thread while a run works."""
@@ -743,8 +870,8 @@ class LockHeartbeat:
                 ):
                     self.lost = True
                     return
-            except sqlite3.Error:
-                continue  # busy: try again next beat; the lease covers a few misses
+            except (sqlite3.Error, LedgerError):
+                continue  # busy or unreachable: try again next beat; the lease covers a few misses
 
     def start(self) -> LockHeartbeat:
         """Start renewing."""
