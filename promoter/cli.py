@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "diff": "promoter.talend_commands:diff",
     "export": "promoter.talend_commands:export",
     "history": "promoter.commands:history",
+    "ledger": "promoter.ledger_commands:ledger",
     "init": "promoter.scaffold:init",
     "logs": "promoter.monitoring:logs",
     "plan": "promoter.commands:plan",

@@ -22,7 +22,7 @@ import click
 if TYPE_CHECKING:
     from promoter.engine import Engine
     from promoter.hooks import PromoterHooks
-    from promoter.ledger import SQLiteLedger
+    from promoter.ledger import Ledger
     from promoter.pipeline import LoadedPipeline
     from promoter.plugins import PromoterPluginManager
     from promoter.run import Plan, RunOutcome
@@ -100,13 +100,13 @@ def output_option(fn: F) -> F:
 
 
 def ledger_option(fn: F) -> F:
-    """``--ledger PATH`` (default: ``PROMOTER_LEDGER``, then ``.promoter/ledger.db``)."""
+    """``--ledger PATH|URL`` (default: ``PROMOTER_LEDGER``, then ``.promoter/ledger.db``)."""
     return click.option(
         "--ledger",
         "ledger_location",
         default=None,
-        metavar="PATH",
-        help="Ledger location: a path or sqlite:///path [env PROMOTER_LEDGER; default .promoter/ledger.db].",
+        metavar="PATH|URL",
+        help="Ledger location: a path, sqlite:///path or postgresql://... [env PROMOTER_LEDGER; default .promoter/ledger.db].",
     )(fn)
 
 
@@ -182,7 +182,7 @@ def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
         raise ConfigurationError(str(exc), hint="write --var name=value") from None
 
 
-def _ledger(location: str | None) -> SQLiteLedger:
+def _ledger(location: str | None) -> Ledger:
     from promoter.ledger import open_ledger
 
     return open_ledger(location)
@@ -259,7 +259,7 @@ def format_plan(plan: Plan) -> str:
 
 def _engine(
     hooks: PromoterHooks,
-    ledger: SQLiteLedger,
+    ledger: Ledger,
     lock_wait: float | None,
     command: str,
     confirm: Callable[[Plan], bool] | None = None,
@@ -556,7 +556,7 @@ def _promote(
 def _reopen(
     ctx: click.Context,
     run_id: str,
-    ledger: SQLiteLedger,
+    ledger: Ledger,
     plugins: tuple[str, ...],
     command: str,
     *,
