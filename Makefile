@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Two cores on CI: one pytest worker per core.
 PYTEST_WORKERS ?= auto
 
-.PHONY: help install demo test lint typecheck unit bench soak clean
+.PHONY: help install demo test lint typecheck unit bench soak clean postgres
 
 help:
 	@echo "make demo   - set up, start the embedded sandbox and run a real promotion"
@@ -37,8 +37,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy promoter $(wildcard plugins/*/promoter_*)
 
-unit: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not soak"
+# The PostgreSQL ledger's tests need a real server: .ci/postgres.sh installs (Debian) and starts one
+# on 127.0.0.1 as an unprivileged user unless it already runs, and prints its URL.
+PG_URL_FILE := $(VENV)/postgres-url
+
+postgres:
+	@mkdir -p $(VENV)
+	bash .ci/postgres.sh > $(PG_URL_FILE)
+
+unit: $(STAMP) postgres
+	PROMOTER_TEST_POSTGRES_URL="$$(cat $(PG_URL_FILE))" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not soak"
 
 test: lint typecheck unit
 
