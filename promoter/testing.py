@@ -333,7 +333,9 @@ class WebhookReceiver:
         """The JSON bodies of the requests answered with 200 (to ``path``, when given)."""
         with self._lock:
             return [
-                r.json for r in self.requests if r.status == 200 and (path is None or r.path == path)
+                r.json
+                for r in self.requests
+                if r.status == 200 and (path is None or r.path == path)
             ]
 
     def start(self) -> WebhookReceiver:
@@ -619,4 +621,3 @@ def promoter_runner(
         yield runner
     finally:
         runner.close()
-

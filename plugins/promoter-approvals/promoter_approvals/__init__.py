@@ -236,7 +236,8 @@ def count_approvals(
                 continue  # an approval of another promotion
             if approval.versions != versions:
                 differ = sorted(
-                    n for n in set(versions) | set(approval.versions)
+                    n
+                    for n in set(versions) | set(approval.versions)
                     if approval.versions.get(n) != versions.get(n)
                 )
                 tally.rejected.append(
@@ -267,9 +268,7 @@ def count_approvals(
     return tally
 
 
-def approval_gate(
-    run: RunContext, plan: Plan, now: datetime | None = None
-) -> GateDecision | None:
+def approval_gate(run: RunContext, plan: Plan, now: datetime | None = None) -> GateDecision | None:
     """The ``approvals`` gate's decision (``None`` when the target needs no approvals)."""
     section = run.section_as("approvals", ApprovalsSection)
     if section is None:
@@ -339,9 +338,7 @@ def promoter_gate(run: RunContext, plan: Plan) -> GateDecision | None:
 @click.option("--approver", required=True)
 @click.option("--pipeline", required=True, help="The pipeline's name.")
 @click.option("--target", required=True, help="The target environment.")
-@click.option(
-    "--version", "versions", multiple=True, required=True, metavar="ARTIFACT=VERSION"
-)
+@click.option("--version", "versions", multiple=True, required=True, metavar="ARTIFACT=VERSION")
 def sign_command(
     secret: str, approver: str, pipeline: str, target: str, versions: tuple[str, ...]
 ) -> None:

@@ -18,12 +18,13 @@ from promoter.testing import PromoterRunner
 SECRET = "approval-signing-key"
 
 
-def planned_versions(runner: PromoterRunner, pipeline: Path) -> dict[str, str]:
-    """The versions a promotion to test would promote (from a dry run's plan)."""
-    result = runner.promote(pipeline, target="test", extra_args=["--dry-run"])
-    assert result.exit_code == 0, result.stdout
-    versions: dict[str, str] = result.document("plan")["metadata"]["versions"]
-    return versions
+def latest_versions(client: Any) -> dict[str, str]:
+    """The newest versions of the demo's Finance artifacts in dev: what the pipeline promotes."""
+    dev = client.environments.get_by_name("dev")
+    finance = client.workspaces.get_by_name("Finance", environment_id=dev.id)
+    wanted = {"finance_daily_load", "finance_ledger_sync"}
+    versions = {a.name: a.versions[0] for a in client.artifacts.list(workspace_id=finance.id)}
+    return {name: version for name, version in versions.items() if name in wanted}
 
 
 def approvals_file(runner: PromoterRunner, *entries: dict[str, Any]) -> None:
@@ -61,9 +62,9 @@ def gate(result: Any) -> dict[str, Any]:
 
 
 def test_two_approvers_in_the_file_let_the_promotion_through_and_are_recorded(
-    promoter_runner: PromoterRunner, pipeline: Path
+    promoter_runner: PromoterRunner, pipeline: Path, talend_client: Any
 ) -> None:
-    versions = planned_versions(promoter_runner, pipeline)
+    versions = latest_versions(talend_client)
     approvals_file(promoter_runner, approval("alice", versions), approval("bob", versions))
     result = promoter_runner.promote(pipeline, target="test")
     assert result.exit_code == 0, result.stderr
@@ -78,9 +79,9 @@ def test_two_approvers_in_the_file_let_the_promotion_through_and_are_recorded(
 
 
 def test_one_approval_is_not_enough_and_nothing_is_written(
-    promoter_runner: PromoterRunner, pipeline: Path
+    promoter_runner: PromoterRunner, pipeline: Path, talend_client: Any
 ) -> None:
-    versions = planned_versions(promoter_runner, pipeline)
+    versions = latest_versions(talend_client)
     approvals_file(promoter_runner, approval("alice", versions))
     since = len(promoter_runner.sandbox.requests())
     result = promoter_runner.promote(pipeline, target="test")
@@ -94,18 +95,22 @@ def test_one_approval_is_not_enough_and_nothing_is_written(
 
 
 def test_a_signed_token_counts_as_an_approval(
-    promoter_runner: PromoterRunner, pipeline: Path
+    promoter_runner: PromoterRunner, pipeline: Path, talend_client: Any
 ) -> None:
-    versions = planned_versions(promoter_runner, pipeline)
+    versions = latest_versions(talend_client)
     approvals_file(promoter_runner, approval("alice", versions))
     token = sign(SECRET, "bob", "finance-release", "test", versions)
-    result = promoter_runner.promote(pipeline, target="test", extra_args=["--approval-token", token])
+    result = promoter_runner.promote(
+        pipeline, target="test", extra_args=["--approval-token", token]
+    )
     assert result.exit_code == 0, result.stderr
     assert gate(result)["reason"] == "2 of 2 approval(s): alice (approvals.yaml), bob (token)"
 
 
-def test_tokens_from_the_environment(promoter_runner: PromoterRunner, pipeline: Path) -> None:
-    versions = planned_versions(promoter_runner, pipeline)
+def test_tokens_from_the_environment(
+    promoter_runner: PromoterRunner, pipeline: Path, talend_client: Any
+) -> None:
+    versions = latest_versions(talend_client)
     tokens = [sign(SECRET, who, "finance-release", "test", versions) for who in ("carol", "dan")]
     result = promoter_runner.promote(
         pipeline, target="test", env={"PROMOTER_APPROVAL_TOKENS": ",".join(tokens)}
@@ -118,9 +123,9 @@ def test_tokens_from_the_environment(promoter_runner: PromoterRunner, pipeline: 
 
 
 def test_approvals_that_do_not_count_are_listed_with_why(
-    promoter_runner: PromoterRunner, pipeline: Path
+    promoter_runner: PromoterRunner, pipeline: Path, talend_client: Any
 ) -> None:
-    versions = planned_versions(promoter_runner, pipeline)
+    versions = latest_versions(talend_client)
     older = {name: "0.0.1" for name in versions}
     approvals_file(
         promoter_runner,

@@ -33,7 +33,9 @@ __version__ = "0.1.0"
 
 GATE = "git:provenance"
 STATE_KEY = "git"
-HEADER = "# Promotions\n\nNewest first; each entry is added by promoter-git after a successful run.\n"
+HEADER = (
+    "# Promotions\n\nNewest first; each entry is added by promoter-git after a successful run.\n"
+)
 
 
 class GitSection(BaseModel):
@@ -125,7 +127,8 @@ def changelog_entry(
     lines = [
         f"## {now:%Y-%m-%d %H:%M} UTC · {run.pipeline.name} → {run.target}",
         "",
-        f"- run `{outcome.run_id}` by {run.user}" + (f"; reason: {run.reason}" if run.reason else ""),
+        f"- run `{outcome.run_id}` by {run.user}"
+        + (f"; reason: {run.reason}" if run.reason else ""),
     ]
     if outcome.plan_summary:
         summary = ", ".join(

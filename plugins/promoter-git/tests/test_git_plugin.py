@@ -121,7 +121,9 @@ def test_source_commits_from_plan_metadata() -> None:
         },
     )
     assert source_commits(plan) == [
-        SourceCommit(artifact="a", version="1.0", project="P", branch="main", commit="abc", author="x"),
+        SourceCommit(
+            artifact="a", version="1.0", project="P", branch="main", commit="abc", author="x"
+        ),
         SourceCommit(artifact="b", version="2.0"),
     ]
     assert source_commits(plan)[0].describe() == "a 1.0 from P@main commit abc by x"

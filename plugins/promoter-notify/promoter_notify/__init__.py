@@ -278,4 +278,3 @@ __all__ = [
     "post",
     "render_message",
 ]
-

@@ -130,8 +130,9 @@ def test_an_undeliverable_notification_does_not_change_the_outcome(
     webhook_receiver.fail_next(10, status=500)
     pipeline = promoter_runner.pipeline(
         smoke=False,
-        notify=hooks(webhook_receiver, {"url": "/token/T0123/secret-path", "events": ["start"]},
-                     retries=1),
+        notify=hooks(
+            webhook_receiver, {"url": "/token/T0123/secret-path", "events": ["start"]}, retries=1
+        ),
     )
     result = promoter_runner.promote(pipeline, target="test")
     assert result.exit_code == 0

@@ -86,7 +86,9 @@ class FreezeRule(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use a name like 'Europe/Paris'") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like 'Europe/Paris'"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -133,7 +135,6 @@ class FreezeRule(BaseModel):
         return f"{self.name!r} ({'; '.join([*parts, self.timezone])})"
 
 
-
 class PolicySection(BaseModel):
     """The ``policy:`` pipeline section."""
 
@@ -141,7 +142,8 @@ class PolicySection(BaseModel):
 
     freeze: list[FreezeRule] = Field(default_factory=list)
     max_tasks_changed: int | dict[str, int] | None = Field(
-        default=None, description="Most tasks a promotion may change: a number or {env: n, default: n}."
+        default=None,
+        description="Most tasks a promotion may change: a number or {env: n, default: n}.",
     )
     naming: dict[str, str] = Field(
         default_factory=dict, description="Object kind (task, connection, plan) -> regex."
@@ -197,7 +199,9 @@ def freeze_decision(
     return GateDecision(gate="policy:freeze", allowed=True, reason="no freeze rule is active")
 
 
-def blast_radius_decision(run: RunContext, section: PolicySection, plan: Plan) -> GateDecision | None:
+def blast_radius_decision(
+    run: RunContext, section: PolicySection, plan: Plan
+) -> GateDecision | None:
     """``policy:blast-radius``: refuse a plan that changes more tasks than allowed."""
     limit = _for_target(section.max_tasks_changed, run.target.environment)
     if limit is None:
@@ -239,7 +243,9 @@ def naming_decision(section: PolicySection, plan: Plan) -> GateDecision | None:
             hint="rename them in the source, or change policy.naming",
         )
     kinds = ", ".join(sorted(section.naming))
-    return GateDecision(gate="policy:naming", allowed=True, reason=f"{kinds} names follow the rules")
+    return GateDecision(
+        gate="policy:naming", allowed=True, reason=f"{kinds} names follow the rules"
+    )
 
 
 def tags_decision(run: RunContext, section: PolicySection, plan: Plan) -> GateDecision | None:

@@ -66,7 +66,8 @@ def test_freeze_rule_for_another_environment_does_not_apply(
     promoter_runner: PromoterRunner,
 ) -> None:
     result = promote(
-        promoter_runner, freeze=[{"name": "prod-only", "weekdays": ALL_WEEK, "environments": ["prod"]}]
+        promoter_runner,
+        freeze=[{"name": "prod-only", "weekdays": ALL_WEEK, "environments": ["prod"]}],
     )
     assert result.exit_code == 0, result.stderr
 
@@ -137,8 +138,16 @@ def rule(**fields: Any) -> FreezeRule:
         ({"weekdays": ["sat", "sun"]}, "2026-11-28T12:00:00Z", True),  # a Saturday
         ({"weekdays": ["sat", "sun"]}, "2026-11-30T12:00:00Z", False),  # a Monday
         # Friday 15:00 in Paris is 14:00 UTC in winter.
-        ({"weekdays": ["fri"], "from": "15:00", "timezone": "Europe/Paris"}, "2026-11-27T14:00:00Z", True),
-        ({"weekdays": ["fri"], "from": "15:00", "timezone": "Europe/Paris"}, "2026-11-27T13:59:00Z", False),
+        (
+            {"weekdays": ["fri"], "from": "15:00", "timezone": "Europe/Paris"},
+            "2026-11-27T14:00:00Z",
+            True,
+        ),
+        (
+            {"weekdays": ["fri"], "from": "15:00", "timezone": "Europe/Paris"},
+            "2026-11-27T13:59:00Z",
+            False,
+        ),
         # A window across midnight.
         ({"from": "22:00", "to": "06:00"}, "2026-11-27T23:30:00Z", True),
         ({"from": "22:00", "to": "06:00"}, "2026-11-27T05:59:00Z", True),
