@@ -478,8 +478,9 @@ class SQLiteLedger(Ledger):
     def _resolve_id(self, run_id: str) -> str:
         with self._mutex:
             rows = self._db.execute(
-                "SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3",
-                (run_id, run_id.replace("%", "").replace("_", "\\_") + "%"),
+                # A plain prefix comparison: run ids may contain LIKE's wildcards (_ and %).
+                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3",
+                (len(run_id), run_id),
             ).fetchall()
         ids = [str(r["id"]) for r in rows]
         if run_id in ids:
