@@ -242,15 +242,24 @@ class StageRun:
         return path
 
     def engine_for(
-        self, pipeline: Path, plugins: Sequence[object], variables: dict[str, str] | None
+        self,
+        pipeline: Path,
+        plugins: Sequence[object],
+        variables: dict[str, str] | None,
+        command: str = "promote",
     ) -> tuple[Engine, Any]:
-        """A fresh plugin manager, engine and loaded pipeline, as one ``promoter`` command has."""
+        """A fresh plugin manager, engine and loaded pipeline, as one ``promoter`` command has.
+
+        Built-in plugins and ``plugins`` only: installed distributions' entry points are not
+        loaded, so that these tests see promoter's own stages whatever else is installed.
+        """
         pm = get_plugin_manager(load_entrypoints=False, extra=list(plugins), disabled=())
         pm.check()
         hooks = PromoterHooks(pm)
-        hooks.configure(PromoterConfig(command="promote", cwd=self.root))
+        hooks.configure(PromoterConfig(command=command, cwd=self.root))
         loaded = load_pipeline(pipeline, variables=variables or {}, hooks=hooks)
-        return Engine(hooks, self.ledger, lock_wait=0, lock_lease=30), loaded
+        engine = Engine(hooks, self.ledger, lock_wait=0, lock_lease=30, command=command)
+        return engine, loaded
 
     def promote(
         self,
@@ -291,12 +300,21 @@ class StageRun:
                 code = 0
         return int(code or 0), out.getvalue()
 
-    def rollback(self, run_id: str, reason: str = "test") -> dict[str, Any]:
-        """``promoter rollback RUN --output json``: the outcome."""
-        code, out = self.cli("rollback", run_id, "--reason", reason, "--output", "json")
-        outcome: dict[str, Any] = json.loads(out)
-        assert outcome["exit_code"] == code
-        return outcome
+    def rollback(self, run_id: str, reason: str = "test") -> RunOutcome:
+        """``promoter rollback RUN``: the run's pipeline reloaded, its snapshot restored.
+
+        In process with promoter's built-in plugins only, like :meth:`promote` (the command
+        line would also load every installed distribution's plugins).
+        """
+        record = self.ledger.get_run(run_id)
+        engine, loaded = self.engine_for(
+            Path(record.pipeline_file), (), dict(record.variables), command="rollback"
+        )
+        options = RunOptions(yes=True, reason=reason, variables=dict(record.variables))
+        run = engine.context(
+            loaded, target=record.options.get("target"), options=options, run_id=record.id
+        )
+        return engine.rollback(run, record, reason)
 
     def document(self, run_id: str, kind: str) -> Any:
         """A document the ledger keeps for a run (``plan``, ``snapshot``, ``outcome``...)."""
