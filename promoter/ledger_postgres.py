@@ -216,13 +216,13 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
-#: Key of the transaction-scoped advisory lock that serialises migrations.
-_MIGRATION_LOCK = 0x70726F6D6F746572  # "promoter"
+def lock_key(target: str, schema: str = "public") -> int:
+    """The advisory-lock key (a signed 64-bit integer) of a target in the ledger's schema.
 
-
-def lock_key(target: str) -> int:
-    """The advisory-lock key (a signed 64-bit integer) of a target."""
-    digest = hashlib.sha256(f"promoter-lock:{target}".encode()).digest()
+    Advisory locks belong to a database, not to a schema: the schema is part of the key so that
+    two ledgers in one database (``?options=-csearch_path%3Dteam_b``) never share a lock.
+    """
+    digest = hashlib.sha256(f"promoter-lock:{schema}:{target}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -287,6 +287,15 @@ class PostgresLedger(Ledger):
         self._held: dict[str, _Held] = {}
         self._fences: dict[str, tuple[str, int]] = {}  # run_id -> (target, epoch)
         self._db = self._connect()
+        found = self._db.execute("SELECT current_schema() AS schema").fetchone()
+        if found is None or found["schema"] is None:
+            self._db.close()
+            raise LedgerError(
+                f"the ledger {self.path} has no schema to create its tables in",
+                hint="create the schema named in the connection's search_path, or use `public`",
+            )
+        self.schema: str = found["schema"]
+        """The schema holding the ledger's tables (the connection's ``search_path``)."""
         self.applied_migrations: list[Migration] = []
         """The migrations this object applied when it opened the ledger."""
         if migrate:
@@ -379,7 +388,7 @@ class PostgresLedger(Ledger):
             return []
         applied: list[Migration] = []
         with self._database() as db, db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("", self.schema),))
             db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version integer PRIMARY KEY, name text NOT NULL,"
@@ -783,7 +792,7 @@ class PostgresLedger(Ledger):
         expired while its session lingers has that session ended. Waits up to ``wait`` seconds
         for a live holder, then raises :class:`LockHeld` naming it.
         """
-        key = lock_key(target)
+        key = lock_key(target, self.schema)
         deadline = time.monotonic() + wait
         delay = 0.05
         while True:
