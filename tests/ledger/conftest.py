@@ -171,7 +171,13 @@ class SQLiteBackend(Backend):
         if host == HOSTNAME:
             process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
             pid = process.pid
-            self._cleanup.append(lambda: (process.kill(), process.wait()) and None)
+            sleeper = process
+
+            def stop() -> None:
+                sleeper.kill()
+                sleeper.wait()
+
+            self._cleanup.append(stop)
         self.execute(
             "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
             (
