@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +121,51 @@ def test_webhook_receiver_records_posts_and_can_fail(webhook_receiver: WebhookRe
     assert httpx.post(webhook_receiver.url + "/hook", json={"a": 2}).status_code == 200
     assert webhook_receiver.bodies("/hook") == [{"a": 2}]
     assert [r.status for r in webhook_receiver.requests] == [503, 200]
+
+
+def render_plugin_template(destination: Path, name: str) -> Path:
+    """templates/plugin copied to ``destination`` with PLUGIN_NAME replaced, as its README says."""
+    root = destination / f"promoter-{name}"
+    shutil.copytree(REPO / "templates" / "plugin", root)
+    for path in sorted(root.rglob("*"), reverse=True):  # files before their directories
+        if path.is_file():
+            path.write_text(path.read_text().replace("PLUGIN_NAME", name))
+        if "PLUGIN_NAME" in path.name:
+            path.rename(path.with_name(path.name.replace("PLUGIN_NAME", name)))
+    return root
+
+
+def test_plugin_template_works_once_its_placeholder_is_replaced(tmp_path: Path) -> None:
+    root = render_plugin_template(tmp_path, "ticket")
+    assert not [p for p in root.rglob("*") if "PLUGIN_NAME" in p.name]
+    # Installed as pip would install it: a dist-info with the entry point, on the path.
+    site = tmp_path / "site"
+    info = site / "promoter_ticket-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: promoter-ticket\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[promoter]\nticket = promoter_ticket\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTER_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), str(site)])
+    listed = subprocess.run(
+        [sys.executable, "-m", "promoter.cli", "plugins", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    ticket = next(p for p in json.loads(listed.stdout) if p["name"] == "ticket")
+    assert ticket["distribution"] == "promoter-ticket"
+    assert ticket["hooks"] == ["promoter_gate", "promoter_register_pipeline_sections"]
+    # The template's own tests pass, with the fixtures promoter ships.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
