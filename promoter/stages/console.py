@@ -91,7 +91,8 @@ def make_console(stream: TextIO | None = None, *, plain: bool | None = None) -> 
     target = stream if stream is not None else sys.stderr
     plain = wants_plain(target) if plain is None else plain
     if plain:
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 160
+        # No terminal to fit: wide enough that plan rows stay one line in a CI log.
+        width = max(int(os.environ.get("COLUMNS", "0") or 0), 200)
         return Console(
             file=target,
             color_system=None,
@@ -100,7 +101,7 @@ def make_console(stream: TextIO | None = None, *, plain: bool | None = None) -> 
             no_color=True,
             highlight=False,
             emoji=False,
-            width=max(width, 80),
+            width=width,
             soft_wrap=True,  # CI logs do not wrap: a long line stays one line
         )
     return Console(file=target, highlight=False)

@@ -77,9 +77,10 @@ class PromotedRuns:
         return self.workdir / "reports" / target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def promoted_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromotedRuns]:
-    """Two real promotions with ``--report-dir`` and ``GITHUB_STEP_SUMMARY`` set."""
+    """Two real promotions with ``--report-dir`` and ``GITHUB_STEP_SUMMARY`` set, output captured
+    (no TTY). Session-scoped: the report and console tests read the same runs."""
     workdir = tmp_path_factory.mktemp("promoted")
     summary = workdir / "step-summary.md"
     with fast_sandbox() as sandbox:

@@ -20,7 +20,7 @@ from promoter.run import Change, ChangeAction, FieldChange, Plan, TargetRef
 from promoter.sandbox import Sandbox
 from promoter.stages.console import make_console, plan_table, wants_plain
 
-from .conftest import PASSWORD, REPO, cli_env, run_cli
+from .conftest import PASSWORD, REPO, PromotedRuns, cli_env
 
 ESCAPE = re.compile(r"\x1b")
 FINGERPRINT_A = "secret:sha256:0123456789abcdef"
@@ -79,15 +79,10 @@ def test_plain_means_no_tty_or_no_color_or_dumb_terminal() -> None:
     assert wants_plain(Terminal(), environ={"PROMOTER_CONSOLE": "plain"})
 
 
-def test_without_a_tty_the_output_is_plain(talend_sandbox: Sandbox, tmp_path: Path) -> None:
-    env = cli_env(talend_sandbox, tmp_path)
-    result = run_cli(
-        "promote", "pipelines/release.yaml", "--target", "test", "--yes",
-        "--report-dir", str(tmp_path / "reports"), env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+def test_without_a_tty_the_output_is_plain(promoted_runs: PromotedRuns) -> None:
+    result = promoted_runs.test  # `promoter promote ... --target test`, output captured: no TTY
     output = result.stdout + result.stderr
-    assert not ESCAPE.search(output)
+    assert not ESCAPE.search(output + promoted_runs.prod.stdout + promoted_runs.prod.stderr)
     err = result.stderr
     assert "Plan for test/Finance: 2 create, 2 update, 3 unchanged" in err
     assert "parameters.DB_PASSWORD: (secret changed)" in err
@@ -99,6 +94,10 @@ def test_without_a_tty_the_output_is_plain(talend_sandbox: Sandbox, tmp_path: Pa
     for stage in ("export", "map", "plan", "gate", "snapshot", "apply", "verify", "report"):
         assert re.search(rf"\| {stage} +\| ok +\| +\d+\.\d\ds \|", summary), stage
     assert "promoted: promoted to test/Finance (exit 0)" in summary
+    prod = promoted_runs.prod.stderr
+    assert re.search(r"\| verify +\| failed \(1 check\(s\)\) +\|", prod)
+    assert "rollback task:Finance ledger sync: done" in prod
+    assert "rolled-back: verification failed" in prod
     assert PASSWORD not in output
 
 
