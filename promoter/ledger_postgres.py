@@ -931,26 +931,33 @@ class PostgresLedger(Ledger):
             held = self._held.get(target)
             if held is None or held.run_id != run_id:
                 return False
-            try:
-                session = self._lock_db
-                if session is None or session.closed or session.broken:
-                    session = self._lock_session()
-                    got = session.execute(
-                        "SELECT pg_try_advisory_lock(%s) AS got", (held.key,)
-                    ).fetchone()
-                    if got is None or not got["got"]:
-                        return False
-                    self._set_idle_timeout(session, lease)
-                cursor = session.execute(
-                    "UPDATE locks SET expires_at = clock_timestamp() + %s * interval '1 second',"
-                    " backend_pid = pg_backend_pid()"
-                    " WHERE target = %s AND run_id = %s AND epoch = %s"
-                    " AND expires_at > clock_timestamp()",
-                    (lease, target, run_id, held.epoch),
-                )
-                return cursor.rowcount == 1
-            except psycopg.OperationalError as exc:
-                raise LedgerError(f"cannot renew the lease of {target}: {exc}") from exc
+            for attempt in (1, 2):
+                try:
+                    return self._renew(target, held, lease)
+                except psycopg.OperationalError as exc:
+                    # A session that broke is only noticed when used: reconnect once.
+                    session = self._lock_db
+                    if attempt == 1 and (session is None or session.closed or session.broken):
+                        continue
+                    raise LedgerError(f"cannot renew the lease of {target}: {exc}") from exc
+            return False
+
+    def _renew(self, target: str, held: _Held, lease: float) -> bool:
+        session = self._lock_db
+        if session is None or session.closed or session.broken:
+            session = self._lock_session()
+            got = session.execute("SELECT pg_try_advisory_lock(%s) AS got", (held.key,)).fetchone()
+            if got is None or not got["got"]:
+                return False
+            self._set_idle_timeout(session, lease)
+        cursor = session.execute(
+            "UPDATE locks SET expires_at = clock_timestamp() + %s * interval '1 second',"
+            " backend_pid = pg_backend_pid()"
+            " WHERE target = %s AND run_id = %s AND epoch = %s"
+            " AND expires_at > clock_timestamp()",
+            (lease, target, held.run_id, held.epoch),
+        )
+        return cursor.rowcount == 1
 
     def release_lock(self, target: str, *, run_id: str) -> None:
         """Release the lock if this object holds it for ``run_id`` (a taken-over one is left)."""

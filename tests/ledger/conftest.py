@@ -266,3 +266,126 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def ledger(backend: Backend) -> Ledger:
     """A ledger object on the backend under test."""
     return backend.open()
+
+
+# --- runners: `promoter` processes on one estate (the engine tests' fake target) ----------------
+
+FAKE_TARGET = ROOT / "tests" / "engine" / "fake_target.py"
+PROMOTER = [sys.executable, "-m", "promoter.cli"]
+ENGINE_PLUGINS = {"core", "gates", "console", "reports"}
+
+# Logs each run's start and end (both inside its hold of the target's lock) to runs.log.
+PROBE_PLUGIN = '''
+import json, os, time
+from promoter.hookspecs import hookimpl
+
+def _log(run, event):
+    path = os.path.join(os.path.dirname(str(run.pipeline_path)), "runs.log")
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"run": run.run_id, "pid": os.getpid(), "event": event,
+                              "t": time.time()}) + "\\n")
+
+@hookimpl
+def promoter_run_started(run):
+    _log(run, "start")
+
+@hookimpl
+def promoter_run_finished(run, outcome):
+    _log(run, "end")
+'''
+
+
+def source_objects(variant: int) -> dict[str, Any]:
+    """A source estate; each variant differs from the others in every object."""
+    return {
+        "task:daily_load": {"version": "1.2", "param": f"a{variant}"},
+        "task:ledger_sync": {"version": "3.0", "param": f"b{variant}"},
+        "connection:warehouse": {"host": f"wh{variant}"},
+    }
+
+
+@dataclass
+class Runners:
+    """A directory with pipelines on one fake target, and `promoter` processes ("runners")."""
+
+    root: Path
+    ledger_url: str
+
+    def pipeline(self, name: str = "release.yaml", variant: int = 0, **fake: Any) -> Path:
+        """A pipeline promoting source variant ``variant`` into the one target."""
+        import json
+
+        source = self.root / f"source{variant}.json"
+        source.write_text(json.dumps(source_objects(variant), indent=2))
+        document = {
+            "name": "finance-release",
+            "kind": "release",
+            "source": {"environment": "dev", "workspace": "Finance"},
+            "targets": [{"environment": "test"}, {"environment": "prod"}],
+            "artifacts": [{"name": "daily_load", "version": "latest"}],
+            "reports": {"formats": []},
+            "plugins": ["./fake_target.py", "./probe.py"],
+            "fake": {"source": source.name, "target": "target.json", **fake},
+        }
+        path = self.root / name
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        return path
+
+    def env(self) -> dict[str, str]:
+        from promoter.plugins import BUILTIN_PLUGINS
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTER_")}
+        env.update(
+            PROMOTER_LEDGER=self.ledger_url,
+            PROMOTER_USER="runner",
+            PROMOTER_DISABLE_PLUGINS=",".join(sorted(set(BUILTIN_PLUGINS) - ENGINE_PLUGINS)),
+        )
+        return env
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """A runner: ``promoter ARGS`` in the background."""
+        return subprocess.Popen(
+            [*PROMOTER, *args],
+            cwd=self.root,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+        """``promoter ARGS`` to completion (asserting the exit code unless ``check`` is None)."""
+        result = subprocess.run(
+            [*PROMOTER, *args],
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check is not None:
+            assert result.returncode == check, (result.returncode, result.stdout, result.stderr)
+        return result
+
+    def writes(self) -> list[str]:
+        """Every object written to the target, in order."""
+        log = self.root / "target.writes"
+        return log.read_text().split() if log.exists() else []
+
+    def run_log(self) -> list[dict[str, Any]]:
+        """The probe's start/end lines."""
+        import json
+
+        log = self.root / "runs.log"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+@pytest.fixture
+def runners(tmp_path: Path, postgres_url: str) -> Runners:
+    """Runners sharing one PostgreSQL ledger and one fake target."""
+    import shutil
+
+    shutil.copy(FAKE_TARGET, tmp_path / "fake_target.py")
+    (tmp_path / "probe.py").write_text(PROBE_PLUGIN)
+    return Runners(root=tmp_path, ledger_url=postgres_url)
