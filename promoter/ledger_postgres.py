@@ -216,6 +216,7 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
+
 def lock_key(target: str, schema: str = "public") -> int:
     """The advisory-lock key (a signed 64-bit integer) of a target in the ledger's schema.
 

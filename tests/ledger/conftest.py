@@ -275,7 +275,7 @@ PROMOTER = [sys.executable, "-m", "promoter.cli"]
 ENGINE_PLUGINS = {"core", "gates", "console", "reports"}
 
 # Logs each run's start and end (both inside its hold of the target's lock) to runs.log.
-PROBE_PLUGIN = '''
+PROBE_PLUGIN = """
 import json, os, time
 from promoter.hookspecs import hookimpl
 
@@ -292,7 +292,7 @@ def promoter_run_started(run):
 @hookimpl
 def promoter_run_finished(run, outcome):
     _log(run, "end")
-'''
+"""
 
 
 def source_objects(variant: int) -> dict[str, Any]:

@@ -100,8 +100,12 @@ def test_an_older_schema_is_upgraded_and_its_history_kept(postgres_url: str) -> 
         ledger.close()
 
 
-def test_a_schema_newer_than_this_promoter_is_refused(pg: PostgresLedger, postgres_url: str) -> None:
-    sql(postgres_url, "INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')")
+def test_a_schema_newer_than_this_promoter_is_refused(
+    pg: PostgresLedger, postgres_url: str
+) -> None:
+    sql(
+        postgres_url, "INSERT INTO schema_migrations (version, name) VALUES (99, 'from the future')"
+    )
     with pytest.raises(LedgerError, match="schema version 99") as info:
         PostgresLedger(postgres_url)
     assert "upgrade promoter" in str(info.value)
@@ -197,7 +201,9 @@ def test_a_killed_holders_run_is_interrupted_for_every_runner_at_once(postgres_u
         watcher.close()
 
 
-def test_a_broken_lock_session_reconnects_and_keeps_the_lease(pg: PostgresLedger, postgres_url: str) -> None:
+def test_a_broken_lock_session_reconnects_and_keeps_the_lease(
+    pg: PostgresLedger, postgres_url: str
+) -> None:
     pg.acquire_lock(TARGET, run_id="r1", owner="alice", lease=60, wait=0)
     old = pg._lock_db.info.backend_pid  # type: ignore[union-attr]
     sql(postgres_url, "SELECT pg_terminate_backend(%s, 5000)", (old,))
@@ -208,7 +214,9 @@ def test_a_broken_lock_session_reconnects_and_keeps_the_lease(pg: PostgresLedger
     pg.create_run(run_record("r1"))  # still the holder: writes go through
 
 
-def test_a_silent_holders_session_is_ended_by_the_server(pg: PostgresLedger, postgres_url: str) -> None:
+def test_a_silent_holders_session_is_ended_by_the_server(
+    pg: PostgresLedger, postgres_url: str
+) -> None:
     """idle_session_timeout = the lease: a frozen runner's advisory lock does not outlive it."""
     pg.acquire_lock(TARGET, run_id="r1", owner="alice", lease=1, wait=0)
     backend_pid = pg._lock_db.info.backend_pid  # type: ignore[union-attr]

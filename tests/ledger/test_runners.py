@@ -6,6 +6,7 @@ the target is the engine tests' fake platform (a JSON file written object by obj
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -48,7 +49,7 @@ def test_promotions_into_one_target_are_serialised(runners: Runners) -> None:
         spans.setdefault(line["run"], {})[line["event"]] = line["t"]
     ordered = sorted(spans.values(), key=lambda span: span["start"])
     assert len(ordered) == 3
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         assert before["end"] <= after["start"], ordered
     # every runner wrote its three objects (nine writes, none lost to a race)
     assert len(runners.writes()) == 9
