@@ -204,3 +204,27 @@ def test_tokens_are_bound_to_the_approver_pipeline_target_and_versions() -> None
     assert verify(token.replace("alice", "bob"), SECRET, "p", "prod", versions) is None
     assert verify(token, "other-key", "p", "prod", versions) is None
     assert verify("garbage", SECRET, "p", "prod", versions) is None
+
+
+def test_coexists_with_promoters_own_approval_gate(
+    promoter_runner: PromoterRunner, talend_client: Any
+) -> None:
+    """promoter's ``approval: required`` (gate ``approval``) and this plugin's gate both apply."""
+    versions = latest_versions(talend_client)
+    approvals_file(promoter_runner, approval("alice", versions), approval("bob", versions))
+    pipeline = promoter_runner.pipeline(
+        smoke=False,
+        targets=[{"environment": "test", "approval": "required"}],
+        approvals={"required": 2, "file": "approvals.yaml"},
+    )
+    without = promoter_runner.promote(pipeline, target="test")
+    assert without.exit_code == 4
+    decisions = {g["gate"]: g["allowed"] for g in without.document("gates")}
+    assert decisions["approval"] is False
+    assert decisions["approvals"] is True
+
+    result = promoter_runner.promote(pipeline, target="test", extra_args=["--approve"])
+    assert result.exit_code == 0, result.stderr
+    decisions = {g["gate"]: g["allowed"] for g in result.document("gates")}
+    assert decisions["approval"] is True
+    assert decisions["approvals"] is True
