@@ -126,3 +126,29 @@ def test_a_killed_runners_run_is_resumed_by_another_runner(runners: Runners) -> 
     two = runners.run("history", "--output", "json").stdout
     assert one == two
     assert [h["status"] for h in json.loads(one)] == ["promoted"]
+
+
+def test_a_runner_that_lost_its_lock_stops_before_its_next_write(runners: Runners) -> None:
+    hold = runners.root / "hold"
+    hold.touch()
+    runners.pipeline(hold_file="hold", hold_after=1)
+    first = runners.start("promote", "release.yaml", "--yes")
+    ledger = PostgresLedger(runners.ledger_url)
+    try:
+        wait_for(lambda: runners.writes() != [], what="the first runner's first write")
+        run_id = ledger.list_runs(limit=1)[0].id
+        # An operator forces the lock open (the runner looked dead); another run takes it.
+        runners.run("unlock", "test", "--reason", "looked stuck")
+        taken = ledger.acquire_lock(TARGET, run_id="other", owner="ops", lease=60, wait=5)
+        hold.unlink()
+        out, err = first.communicate(timeout=60)
+    finally:
+        ledger.close()
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 130, (out, err)
+    assert f"run {run_id} lost the lock of target {TARGET}" in err
+    assert "this runner stopped before writing anything more" in err
+    # It wrote the object it was in the middle of, then stopped: no third write, no rollback.
+    assert runners.writes() == ["connection:warehouse", "task:daily_load"]
+    assert taken.epoch is not None
