@@ -75,10 +75,17 @@ def export(run: RunContext) -> ExportBundle:
     objects: list[ExportedObject] = []
     selected: dict[str, str] = {}
     artifact_ids: dict[str, str] = {}
+    chosen = []
     for wanted in run.pipeline.artifacts:
         artifact = _find_artifact(source, wanted.name)
-        version = select_version(artifact, wanted.version)
-        detail = source.client.artifacts.get_version(artifact.id, version)
+        chosen.append((artifact, select_version(artifact, wanted.version)))
+    # The versions' details (parameters, repository) are read in parallel, like the tasks.
+    details = source.client.map(
+        lambda pair: source.client.artifacts.get_version(pair[0].id, pair[1]),
+        chosen,
+        concurrency=run.pipeline.apply.concurrency,
+    )
+    for (artifact, version), detail in zip(chosen, details, strict=True):
         selected[artifact.name] = version
         artifact_ids[artifact.id] = artifact.name
         objects.append(

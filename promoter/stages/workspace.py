@@ -212,7 +212,12 @@ class TalendWorkspace:
         # Fill the list caches first, so that concurrent reads do not list in parallel.
         kinds = {ref.kind for ref in refs}
         if kinds & {TASK, PLAN}:
-            _ = self.tasks, self.connections, self.artifacts, self.schedules
+            _ = self.workspace  # (and the environment) before the lists that need its id
+            self.client.map(
+                lambda name: getattr(self, name),
+                ["tasks", "connections", "artifacts", "schedules"],
+                concurrency=4,
+            )
         bodies = self.client.map(self.read, refs, concurrency=concurrency)
         return dict(zip(refs, bodies, strict=True))
 
