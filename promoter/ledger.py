@@ -834,11 +834,9 @@ class SQLiteLedger(Ledger):
                     values = [row.get(c) for c in columns]
                     if table == "runs":
                         values[columns.index("dry_run")] = int(bool(row["dry_run"]))
-                    self._db.execute(
-                        f"INSERT INTO {table} ({', '.join(repr(c) for c in columns)})"
-                        f" VALUES ({', '.join('?' * len(columns))})",
-                        values,
-                    )
+                    names = ", ".join(f'"{c}"' for c in columns)
+                    marks = ", ".join("?" * len(columns))
+                    self._db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
                     counts[table] = counts.get(table, 0) + 1
                 self._db.execute("COMMIT")
             except BaseException:
