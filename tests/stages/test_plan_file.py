@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,14 @@ def cli(stage_run: StageRun, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_a_saved_plan_is_applied_exactly_once(stage_run: StageRun, cli: Cli) -> None:
+    pinned = "0.3.0.20261031080000"  # a --var the plan keeps, and the promotion reuses
     mark = stage_run.mark()
-    path = cli.plan_out()
+    path = cli.plan_out("plan.json", "--var", f"version={pinned}")
     assert stage_run.writes_since(mark) == []
 
     saved = load_plan(path)
+    assert saved.variables == {"version": pinned}
+    assert saved.plan.metadata["versions"]["finance_daily_load"] == pinned
     pipeline_bytes = (stage_run.root / PIPELINE).read_bytes()
     assert saved.pipeline_sha256 == hashlib.sha256(pipeline_bytes).hexdigest()
     assert saved.pipeline == "finance-release" and saved.target.key == "test/Finance"
@@ -86,9 +90,9 @@ def test_a_saved_plan_is_applied_exactly_once(stage_run: StageRun, cli: Cli) -> 
     )
     applied = Plan.model_validate_json(stage_run.ledger.document(outcome["run_id"], "plan") or "")
     assert applied == saved.plan
+    assert stage_run.ledger.get_run(outcome["run_id"]).variables == {"version": pinned}
     after = stage_run.dump("test")
-    wanted = saved.plan.metadata["versions"]["finance_daily_load"]
-    assert after["tasks"]["Finance daily load"]["task"]["artifact"]["version"] == wanted
+    assert after["tasks"]["Finance daily load"]["task"]["artifact"]["version"] == pinned
 
     # The plan's "before" is gone from the target: applying it again is refused, nothing written.
     mark = stage_run.mark()
@@ -115,6 +119,14 @@ def test_a_plan_is_refused_when_the_target_changed_since(stage_run: StageRun, cl
         client.tasks.put_run_config(
             task.executable, config.model_copy(update={"log_level": "WARN"})
         )
+    # The sandbox logs a request once it has answered it: wait for the PUT before the mark.
+    deadline = time.monotonic() + 10
+    while not any(
+        e["method"] == "PUT" and e["path"].endswith("/run-config")
+        for e in stage_run.sandbox.requests()
+    ):
+        assert time.monotonic() < deadline, "the sandbox never logged the run-config PUT"
+        time.sleep(0.01)
     mark = stage_run.mark()
 
     code, outcome = cli.promote_plan(path.name)
@@ -174,16 +186,3 @@ def test_a_plan_is_refused_for_another_target_other_values_or_a_dry_run(
 
     assert cli.runs() == runs
     assert stage_run.writes_since(mark) == []
-
-
-def test_a_plan_keeps_the_values_it_was_made_with(stage_run: StageRun, cli: Cli) -> None:
-    pinned = "0.3.0.20261031080000"  # pinned with --var (the newest, as it happens)
-    path = cli.plan_out("pinned.json", "--var", f"version={pinned}")
-    saved = load_plan(path)
-    assert saved.variables == {"version": pinned}
-    assert saved.plan.metadata["versions"]["finance_daily_load"] == pinned
-
-    code, outcome = cli.promote_plan("pinned.json")
-    assert code == 0, outcome["message"]
-    record = stage_run.ledger.get_run(outcome["run_id"])
-    assert record.variables == {"version": pinned}
