@@ -7,6 +7,8 @@ Every promotion here is a real ``python -m promoter.cli`` process talking HTTP t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -119,6 +121,31 @@ class Workbench:
             timeout=timeout,
         )
 
+    def call(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``promoter ARGS`` in this process (``promoter.cli.main``): the same command without
+        a process start, for the many quick ``show``/``resume``/``rollback`` calls."""
+        from promoter.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        saved_env, saved_cwd = dict(os.environ), Path.cwd()
+        os.environ.clear()
+        os.environ.update(env if env is not None else self.env())
+        os.chdir(self.directory)
+        code: int | str | None = 0
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        returncode = code if isinstance(code, int) else (0 if code is None else 1)
+        return subprocess.CompletedProcess(list(args), returncode, out.getvalue(), err.getvalue())
+
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start ``promoter ARGS`` without waiting."""
         return subprocess.Popen(
@@ -132,7 +159,7 @@ class Workbench:
 
     def show(self, run_id: str) -> dict[str, Any]:
         """``promoter show RUN --output json``."""
-        shown = self.cli("show", run_id, "--output", "json")
+        shown = self.call("show", run_id, "--output", "json")
         assert shown.returncode == 0, shown.stderr
         document: dict[str, Any] = json.loads(shown.stdout)
         return document
@@ -141,7 +168,7 @@ class Workbench:
         """``promoter history --output json`` (newest first)."""
         if not self.ledger_path.exists():
             return []
-        listed = self.cli("history", "--output", "json", "--limit", "1000")
+        listed = self.call("history", "--output", "json", "--limit", "1000")
         assert listed.returncode == 0, listed.stderr
         runs: list[dict[str, Any]] = json.loads(listed.stdout)
         return runs

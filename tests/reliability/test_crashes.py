@@ -62,10 +62,10 @@ def crash_and_recover(tmp_path: Path, points: list[int]) -> dict[str, Any]:
         bench.write("release.yaml", large_pipeline(artifacts=TASKS // 5, smoke=()))
         base = dump_workspace(sandbox, "test", "Finance")
         # The reference: a clean promotion, then rolled back to where it started.
-        done = bench.cli("promote", "release.yaml", "--yes", "--output", "json")
+        done = bench.call("promote", "release.yaml", "--yes", "--output", "json")
         assert done.returncode == 0, done.stderr
         promoted = dump_workspace(sandbox, "test", "Finance")
-        undone = bench.cli("rollback", json.loads(done.stdout)["run_id"], "--output", "json")
+        undone = bench.call("rollback", json.loads(done.stdout)["run_id"], "--output", "json")
         assert undone.returncode == 0, undone.stderr
         assert dump_workspace(sandbox, "test", "Finance") == base
 
@@ -86,7 +86,7 @@ def crash_and_recover(tmp_path: Path, points: list[int]) -> dict[str, Any]:
                 if kind == "task":
                     assert now["tasks"].get(key) == promoted["tasks"][key], (point, key)
             if index % 2 == 0:
-                resumed = bench.cli("resume", run_id, "--output", "json")
+                resumed = bench.call("resume", run_id, "--output", "json")
                 assert resumed.returncode == 0, (point, resumed.stderr[-2000:])
                 assert json.loads(resumed.stdout)["status"] == "promoted"
                 assert ledger_status(bench, run_id)[1] == "promoted"
@@ -95,7 +95,7 @@ def crash_and_recover(tmp_path: Path, points: list[int]) -> dict[str, Any]:
             else:
                 figures["rolled_back"] += 1
             # Rolling back (the interrupted run, or the resumed one) restores the snapshot.
-            rolled = bench.cli("rollback", run_id, "--output", "json")
+            rolled = bench.call("rollback", run_id, "--output", "json")
             assert rolled.returncode == 0, (point, rolled.stderr[-2000:])
             assert json.loads(rolled.stdout)["status"] == "rolled-back"
             assert ledger_status(bench, run_id)[1] == "rolled-back"

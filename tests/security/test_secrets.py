@@ -123,10 +123,10 @@ def test_canaries_stay_out_of_outputs_ledger_and_reports(sandbox: Sandbox, tmp_p
 
     for run_id in runs:
         for output in ("text", "json"):
-            shown = bench.cli("show", run_id, "--output", output)
+            shown = bench.call("show", run_id, "--output", output)
             assert shown.returncode == 0
             found += leaks(shown.stdout + shown.stderr, f"show {run_id} ({output})")
-    history = bench.cli("history")
+    history = bench.call("history")
     found += leaks(history.stdout, "history")
 
     for path in tmp_path.parent.glob(f"{tmp_path.name}/ledger.db*"):
