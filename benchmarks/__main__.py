@@ -107,6 +107,8 @@ def _figures(
     }
     if kind == "baseline":
         figures.pop("calls_per_task_beyond_lists")
+    if kind == "plan":  # run without budgets (a CPU measurement): no budget bound applies
+        figures["wall_over_bound"] = figures["wall_over_bound_with_runs"] = None
     return figures
 
 
