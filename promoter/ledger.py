@@ -257,6 +257,42 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
 """The history tables in dependency order, with the columns every backend keeps (the export
 format of `promoter ledger export`): sequence numbers are not exported, order is."""
 
+
+def rows_to_import(
+    rows: Iterable[tuple[str, dict[str, Any]]],
+    existing_runs: set[str],
+    existing_lock_events: Iterable[tuple[Any, ...]],
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The exported rows a ledger lacks: runs it has are skipped with all their rows.
+
+    A lock event goes with its run when the file has that run; one of a run the file lacks (a
+    foreign or forced lock) is skipped only as many times as the ledger already has an
+    identical event, since two events may share their second-resolution time stamp.
+    """
+    from collections import Counter
+
+    already = Counter(existing_lock_events)
+    imported: set[str] = set()
+    skipped: set[str] = set()
+    for table, row in rows:
+        if table == "runs":
+            if row["id"] in existing_runs or row["id"] in imported:
+                skipped.add(row["id"])
+                continue
+            imported.add(row["id"])
+        elif table != "lock_events":
+            if row["run_id"] in skipped:
+                continue
+        elif row["run_id"] in skipped:
+            continue
+        elif row["run_id"] not in imported:
+            key = (row["at"], row["target"], row["event"], row["run_id"], row["detail"])
+            if already[key] > 0:
+                already[key] -= 1
+                continue
+        yield table, row
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -813,23 +849,13 @@ class SQLiteLedger(Ledger):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 existing = {r[0] for r in self._db.execute("SELECT id FROM runs")}
-                seen_events = set(
-                    self._db.execute("SELECT at, target, event, run_id, detail FROM lock_events")
-                )
-                skipped: set[str] = set()
-                for table, row in rows:
-                    if table == "runs":
-                        if row["id"] in existing:
-                            skipped.add(row["id"])
-                            continue
-                        existing.add(row["id"])
-                    elif table == "lock_events":
-                        key = (row["at"], row["target"], row["event"], row["run_id"], row["detail"])
-                        if key in seen_events:
-                            continue
-                        seen_events.add(key)
-                    elif row["run_id"] in skipped:
-                        continue
+                events = [
+                    tuple(r)
+                    for r in self._db.execute(
+                        "SELECT at, target, event, run_id, detail FROM lock_events"
+                    )
+                ]
+                for table, row in rows_to_import(rows, existing, events):
                     columns = HISTORY_COLUMNS[table]
                     values = [row.get(c) for c in columns]
                     if table == "runs":

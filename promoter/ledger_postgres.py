@@ -79,6 +79,7 @@ from promoter.ledger import (
     RunRecord,
     _iso,
     pid_alive,
+    rows_to_import,
 )
 from promoter.run import ObjectProgress, RunStatus, StageOutcome
 
@@ -710,24 +711,11 @@ class PostgresLedger(Ledger):
         counts: dict[str, int] = {}
         with self._database() as db, db.transaction():
             existing = {r["id"] for r in db.execute("SELECT id FROM runs")}
-            seen_events = {
+            events = [
                 (r["at"], r["target"], r["event"], r["run_id"], r["detail"])
                 for r in db.execute("SELECT at, target, event, run_id, detail FROM lock_events")
-            }
-            skipped: set[str] = set()
-            for table, row in rows:
-                if table == "runs":
-                    if row["id"] in existing:
-                        skipped.add(row["id"])
-                        continue
-                    existing.add(row["id"])
-                elif table == "lock_events":
-                    key = (row["at"], row["target"], row["event"], row["run_id"], row["detail"])
-                    if key in seen_events:
-                        continue
-                    seen_events.add(key)
-                elif row["run_id"] in skipped:
-                    continue
+            ]
+            for table, row in rows_to_import(rows, existing, events):
                 values = {c: row.get(c) for c in HISTORY_COLUMNS[table]}
                 self._insert(db, table, None, values)
                 counts[table] = counts.get(table, 0) + 1

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from promoter.cli import cli
 from promoter.errors import PromoterError
+from promoter.ledger import HISTORY_COLUMNS, Ledger
 
-from .conftest import Runners
+from .conftest import Backend, Runners
 
 
 def promoter(runners: Runners, *args: str, code: int = 0) -> str:
@@ -126,3 +127,17 @@ def test_migrate_reports_the_schema(runners: Runners, postgres_url: str) -> None
     assert "the ledger is up to date (schema version 2)" in again
     sqlite = promoter(runners, "ledger", "migrate", "--ledger", str(runners.root / "l.db"))
     assert "nothing to migrate" in sqlite
+
+
+def test_lock_events_with_one_time_stamp_are_all_kept(backend: Backend, ledger: Ledger) -> None:
+    """Time stamps have a resolution of one second: identical-looking events are not duplicates."""
+    run = {c: "x" for c in HISTORY_COLUMNS["runs"]} | {"id": "r1", "pid": 1, "dry_run": False}
+    event = {"at": "2026-11-29T00:00:00+00:00", "target": "test/F", "event": "released"}
+    event |= {"run_id": "r1", "owner": "a", "host": "h", "pid": 1, "detail": ""}
+    ghost = event | {"run_id": "ghost", "event": "forced"}
+    rows = [("runs", run), ("lock_events", event), ("lock_events", event)]
+    rows += [("lock_events", ghost), ("lock_events", ghost)]
+    assert ledger.append_history(rows) == {"runs": 1, "lock_events": 4}
+    assert ledger.append_history(rows) == {}  # a second import adds nothing
+    assert ledger.append_history([*rows, ("lock_events", ghost)]) == {"lock_events": 1}
+    assert [e["event"] for e in ledger.lock_events("test/F")] == ["released"] * 2 + ["forced"] * 3
