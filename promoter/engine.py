@@ -96,11 +96,22 @@ class _Failure(Exception):
 class _Stop(Exception):
     """The run ends early with this status (internal to the engine)."""
 
-    def __init__(self, status: RunStatus, exit_code: ExitCode, message: str) -> None:
+    def __init__(
+        self,
+        status: RunStatus,
+        exit_code: ExitCode,
+        message: str,
+        *,
+        plan: Plan | None = None,
+        gates: list[GateDecision] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.exit_code = exit_code
         self.message = message
+        self.plan = plan
+        self.gates = gates or []
+        """What the run got to before it stopped (a blocked run's outcome lists its gates)."""
 
 
 def summarize(result: Any) -> list[str]:
@@ -370,6 +381,7 @@ class Engine:
     ) -> RunOutcome:
         self._stages = []
         plan: Plan | None = None
+        stopped_plan: Plan | None = None
         gates: list[GateDecision] = []
         checks: list[CheckResult] = []
         rollback: RollbackResult | None = None
@@ -417,6 +429,7 @@ class Engine:
                 message = f"{reason}; {message}"
         except _Stop as stop:
             status, code, message = stop.status, stop.exit_code, stop.message
+            stopped_plan, gates = stop.plan, gates or stop.gates
         except StageError as error:
             # export, map, plan, gate or snapshot failed: nothing was written.
             status, code, message = RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, str(error)
@@ -431,7 +444,14 @@ class Engine:
             # Record it either way, and release the lock, rather than leave the run hanging.
             status, code, message = self._unexpected(run, exc)
         return self._finish(
-            run, status, code, message, plan=plan, gates=gates, checks=checks, rollback=rollback
+            run,
+            status,
+            code,
+            message,
+            plan=plan or stopped_plan,
+            gates=gates,
+            checks=checks,
+            rollback=rollback,
         )
 
     def _prepare(
@@ -459,9 +479,17 @@ class Engine:
                 + "; ".join(
                     f"{g.gate}: {g.reason}" + (f" ({g.hint})" if g.hint else "") for g in refused
                 ),
+                plan=plan,
+                gates=gates,
             )
         if self.confirm is not None and not run.options.yes and not self.confirm(plan):
-            raise _Stop(RunStatus.BLOCKED, ExitCode.BLOCKED, "not confirmed; nothing written")
+            raise _Stop(
+                RunStatus.BLOCKED,
+                ExitCode.BLOCKED,
+                "not confirmed; nothing written",
+                plan=plan,
+                gates=gates,
+            )
         if self._heartbeat is not None and self._heartbeat.lost:
             raise _Stop(
                 RunStatus.FAILED,
