@@ -308,6 +308,9 @@ def test_the_command_line_options_reach_the_gates_and_the_ledger(
     assert "pass --approve (add --approver NAME" in outcome["message"]
     gates = {g["gate"]: g for g in stage_run.document(outcome["run_id"], "gates")}
     assert gates["approval"]["allowed"] is False
+    # The blocked run's outcome lists the decisions too (reports show them).
+    assert {g["gate"]: g for g in outcome["gates"]}["approval"] == gates["approval"]
+    assert outcome["plan_summary"]["update"] == 2
 
     document = stage_run.release_document()
     now = datetime.now(UTC)
