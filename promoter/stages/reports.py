@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -299,6 +300,14 @@ def render_markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (a log line may carry escape codes)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
 def _junit_time(seconds: float) -> str:
     return f"{max(seconds, 0.0):.3f}"
 
@@ -386,19 +395,19 @@ def render_junit(document: dict[str, Any]) -> str:
         ("user", run["user"]),
         ("reason", run["reason"] or ""),
     ):
-        ElementTree.SubElement(properties, "property", name=name, value=value)
+        ElementTree.SubElement(properties, "property", name=name, value=xml_safe(value))
     for classname, name, seconds, problem, message, details in cases:
         case = ElementTree.SubElement(
-            suite, "testcase", classname=classname, name=name, time=_junit_time(seconds)
+            suite, "testcase", classname=classname, name=xml_safe(name), time=_junit_time(seconds)
         )
         if problem is not None:
             element = ElementTree.SubElement(
-                case, problem, message=message or problem, type=f"promoter.{problem}"
+                case, problem, message=xml_safe(message or problem), type=f"promoter.{problem}"
             )
-            element.text = "\n".join(part for part in (message, details) if part)
-    ElementTree.SubElement(
-        suite, "system-out"
-    ).text = f"{outcome['status']}: {outcome['message']} (exit {outcome['exit_code']})"
+            element.text = xml_safe("\n".join(part for part in (message, details) if part))
+    ElementTree.SubElement(suite, "system-out").text = xml_safe(
+        f"{outcome['status']}: {outcome['message']} (exit {outcome['exit_code']})"
+    )
     ElementTree.SubElement(suite, "system-err").text = ""
     ElementTree.indent(suites)
     return (

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import xmlschema
 
-from promoter.stages.reports import SCHEMA_ID, SCHEMA_VERSION
+from promoter.stages.reports import SCHEMA_ID, SCHEMA_VERSION, render_junit
 
 from .conftest import PASSWORD, REPO, PromotedRuns, chromium_args
 
@@ -101,6 +101,15 @@ def test_junit_xml_is_valid_junit(promoted_runs: PromotedRuns) -> None:
     # The XSD is not a rubber stamp: a case with two failures, or a missing attribute, fails it.
     broken = (promoted_runs.reports("test") / "junit.xml").read_text()
     assert not schema.is_valid(broken.replace(' hostname="', ' host="'))
+
+
+def test_junit_xml_survives_control_characters_in_messages(promoted_runs: PromotedRuns) -> None:
+    document = load_run(promoted_runs, "prod")
+    failed = next(c for c in document["checks"] if not c["passed"])
+    failed["message"] = "\x1b[31mERROR\x1b[0m tDie\x00 reached"
+    xml = render_junit(document)
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(xml)
+    assert "[31mERROR[0m tDie reached" in xml
 
 
 def test_summary_markdown_and_github_step_summary(promoted_runs: PromotedRuns) -> None:
