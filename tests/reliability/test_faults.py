@@ -127,7 +127,8 @@ def check(result: dict[str, Any], tasks: int) -> dict[str, int]:
     # ...and the ledger's outcome records the retries they cost.
     metrics = result["shown"]["outcome"]["metrics"]["talend"]
     injected = sum(faults.values())
-    assert metrics["retries_total"] >= injected * 0.8, (metrics, faults)
+    # Each fault costs a retry, but a drop after the fact may be settled by a look-up instead.
+    assert metrics["retries_total"] >= injected - faults.get("drop-after", 0), (metrics, faults)
     assert metrics["rate_limited_total"] >= faults["429-burst"] + faults["429-burst-retry-after"]
     assert clean["metrics"]["talend"]["retries_total"] == 0
     return {"injected": injected, **faults, "retries": metrics["retries_total"]}
