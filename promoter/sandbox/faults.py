@@ -46,6 +46,7 @@ class FaultConfig(BaseModel):
     burst_429_every: int = Field(default=0, ge=0, description="Start a burst of 429s every N requests (0: never).")
     burst_429_length: int = Field(default=0, ge=0, description="How many requests a 429 burst refuses.")
     retry_after: float | None = Field(default=None, ge=0, description="Retry-After seconds on injected 429s (and write-limit 503s); None: no header.")
+    retry_after_share: float = Field(default=1.0, ge=0, le=1, description="Share of 429 bursts that carry the Retry-After header (drawn per burst); the rest carry none.")
     families: list[str] | None = Field(default=None, description="Limit faults to these API families (None: all).")
     methods: list[str] | None = Field(default=None, description="Limit faults to these HTTP methods (None: all).")
     seed: int | None = Field(default=None, description="Seed of the random draws, for reproducible runs.")
@@ -105,6 +106,7 @@ class FaultInjector:
             self._random = random.Random(config.seed)
             self._count = 0
             self._burst_left = 0
+            self._burst_header = True
             self._writes = 0
 
     def decide(self, family: str, method: str) -> FaultDecision:
@@ -137,9 +139,14 @@ class FaultInjector:
         """The random faults (called with the lock held)."""
         if config.burst_429_every and self._count % config.burst_429_every == 0:
             self._burst_left = config.burst_429_length
+            # Drawn only when some bursts go without the header, so older seeds replay as before.
+            self._burst_header = (
+                config.retry_after_share >= 1 or rnd.random() < config.retry_after_share
+            )
         if self._burst_left > 0:
             self._burst_left -= 1
-            return FaultDecision(delay=delay, status=429, retry_after=config.retry_after)
+            retry_after = config.retry_after if self._burst_header else None
+            return FaultDecision(delay=delay, status=429, retry_after=retry_after)
         draw = rnd.random()
         if draw < config.error_rate:
             return FaultDecision(delay=delay, status=rnd.choice((500, 502, 503)))
