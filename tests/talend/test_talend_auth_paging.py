@@ -21,7 +21,9 @@ def _token_requests(sandbox: Sandbox) -> int:
 
 
 def test_client_credentials_refresh_before_expiry(talend_sandbox: Sandbox, fast_retries: RetryPolicy) -> None:
-    talend_sandbox.set_token_ttl(1)  # a 1-second token: refreshed when 0.2s remain
+    # A 5-second token, refreshed when a fifth of it (1 s) remains: the first calls share it even
+    # on a loaded machine, and the call after it lapsed asks for a new one first.
+    talend_sandbox.set_token_ttl(5)
     with TalendClient(
         talend_sandbox.base_url,
         client_id=talend_sandbox.client_id,
@@ -32,7 +34,7 @@ def test_client_credentials_refresh_before_expiry(talend_sandbox: Sandbox, fast_
         assert _token_requests(talend_sandbox) == 1
         client.workspaces.list()  # same token
         assert _token_requests(talend_sandbox) == 1
-        time.sleep(1.0)
+        time.sleep(5.0)
         client.workspaces.list()  # expired: a new token first, no 401
         assert _token_requests(talend_sandbox) == 2
         statuses = [e["status"] for e in settled_requests(talend_sandbox)]
