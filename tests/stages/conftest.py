@@ -42,10 +42,6 @@ FAST = SandboxSettings(budgets=None, dispatch_seconds=0.02, run_seconds=0.1)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 #: Server-maintained fields that change whenever an object is written, whatever was written:
-#: Talend counts task versions up on every ``PUT`` and stamps connections with their update
-#: date. A rollback must rewrite what apply changed, so these cannot come back; everything a
-#: client can set must.
-VOLATILE_FIELDS = {"task": {"version"}, "connection": {"updateDate"}}
 
 SECRET = "s3cret-finance-password"
 
@@ -69,16 +65,13 @@ def _items(http: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]
             return items
 
 
-def _without(body: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in fields}
-
-
 def dump_workspace(sandbox: Sandbox, environment: str, workspace: str) -> dict[str, Any]:
     """Everything in one workspace, as the server answers raw ``GET`` requests.
 
     Every task (its ``GET``, its run-config and its schedule), every connection, every artifact
-    (with each version's ``GET``) and every plan, keyed by name; only :data:`VOLATILE_FIELDS`
-    are left out. A workspace that does not exist dumps as ``{"exists": False}``.
+    (with each version's ``GET``) and every plan, keyed by name; nothing is left out: a
+    rollback must bring back every byte (promoter never rewrites an existing connection, and a
+    task's version is a label). A workspace that does not exist dumps as ``{"exists": False}``.
     """
     with sandbox.http(timeout=30) as http:
         environments = {e["name"]: e for e in _get(http, "/orchestration/environments")}
@@ -95,14 +88,12 @@ def dump_workspace(sandbox: Sandbox, environment: str, workspace: str) -> dict[s
             run_config = http.get(f"/orchestration/executables/tasks/{task_id}/run-config")
             schedule = http.get(f"/orchestration/executables/tasks/{task_id}/schedule")
             tasks[task["name"]] = {
-                "task": _without(task, VOLATILE_FIELDS["task"]),
+                "task": task,
                 "runConfig": run_config.json() if run_config.status_code == 200 else None,
                 "schedule": schedule.json() if schedule.status_code == 200 else None,
             }
         connections = {
-            c["name"]: _without(
-                _get(http, f"/orchestration/connections/{c['id']}"), VOLATILE_FIELDS["connection"]
-            )
+            c["name"]: _get(http, f"/orchestration/connections/{c['id']}")
             for c in _items(http, "/orchestration/connections", workspaceId=ws["id"])
         }
         artifacts: dict[str, Any] = {}
