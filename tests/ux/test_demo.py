@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from promoter.ledger import open_ledger
@@ -36,7 +35,6 @@ def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
     # What `make demo` runs (python -m promoter.demo), keeping its work dir where we can read it.
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PROMOTER_CONSOLE")}
     env.pop("GITHUB_STEP_SUMMARY", None)
-    started = time.monotonic()
     demo = subprocess.run(
         [sys.executable, "-m", "promoter.demo", "--workdir", str(tmp_path)],
         cwd=REPO,
@@ -46,10 +44,8 @@ def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    seconds = time.monotonic() - started
     output = demo.stdout + demo.stderr
     assert demo.returncode == 0, output
-    assert seconds < 60, f"the demo took {seconds:.1f}s"
 
     # Output a person can follow: numbered steps, the commands, their exit codes, no escape codes.
     for heading in (
