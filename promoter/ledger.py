@@ -422,6 +422,32 @@ def open_ledger(location: str | None = None, *, cwd: Path | None = None) -> Ledg
     return SQLiteLedger(ledger_path(location, cwd=cwd))
 
 
+def run_record(row: Any, status: RunStatus, message: str | None) -> RunRecord:
+    """A :class:`RunRecord` from a ``runs`` row joined with its latest status (any backend)."""
+    return RunRecord(
+        id=row["id"],
+        created_at=row["created_at"],
+        user=row["user"],
+        host=row["host"],
+        pid=row["pid"],
+        command=row["command"],
+        pipeline_name=row["pipeline_name"],
+        pipeline_file=row["pipeline_file"],
+        pipeline_sha256=row["pipeline_sha256"],
+        source=row["source"],
+        target=row["target"],
+        reason=row["reason"],
+        dry_run=bool(row["dry_run"]),
+        versions=json.loads(row["versions"]),
+        variables=json.loads(row["variables"]),
+        options=json.loads(row["options"]),
+        status=status,
+        exit_code=row["exit_code"],
+        message=message,
+        updated_at=row["updated_at"],
+    )
+
+
 class SQLiteLedger(Ledger):
     """The embedded ledger: one SQLite file, safe for several processes (WAL, busy timeout)."""
 
@@ -561,30 +587,7 @@ class SQLiteLedger(Ledger):
             if status is RunStatus.RUNNING and not self._alive(row, locks.get(row["id"])):
                 status = RunStatus.INTERRUPTED
                 message = "the run's process is gone (killed or crashed); resume or roll it back"
-            records.append(
-                RunRecord(
-                    id=row["id"],
-                    created_at=row["created_at"],
-                    user=row["user"],
-                    host=row["host"],
-                    pid=row["pid"],
-                    command=row["command"],
-                    pipeline_name=row["pipeline_name"],
-                    pipeline_file=row["pipeline_file"],
-                    pipeline_sha256=row["pipeline_sha256"],
-                    source=row["source"],
-                    target=row["target"],
-                    reason=row["reason"],
-                    dry_run=bool(row["dry_run"]),
-                    versions=json.loads(row["versions"]),
-                    variables=json.loads(row["variables"]),
-                    options=json.loads(row["options"]),
-                    status=status,
-                    exit_code=row["exit_code"],
-                    message=message,
-                    updated_at=row["updated_at"],
-                )
-            )
+            records.append(run_record(row, status, message))
         return records
 
     @staticmethod

@@ -80,6 +80,7 @@ from promoter.ledger import (
     _iso,
     pid_alive,
     rows_to_import,
+    run_record,
 )
 from promoter.run import ObjectProgress, RunStatus, StageOutcome
 
@@ -579,30 +580,7 @@ class PostgresLedger(Ledger):
             if status is RunStatus.RUNNING and not self._alive(row, locks.get(row["id"])):
                 status = RunStatus.INTERRUPTED
                 message = "the run's process is gone (killed or crashed); resume or roll it back"
-            records.append(
-                RunRecord(
-                    id=row["id"],
-                    created_at=row["created_at"],
-                    user=row["user"],
-                    host=row["host"],
-                    pid=row["pid"],
-                    command=row["command"],
-                    pipeline_name=row["pipeline_name"],
-                    pipeline_file=row["pipeline_file"],
-                    pipeline_sha256=row["pipeline_sha256"],
-                    source=row["source"],
-                    target=row["target"],
-                    reason=row["reason"],
-                    dry_run=bool(row["dry_run"]),
-                    versions=json.loads(row["versions"]),
-                    variables=json.loads(row["variables"]),
-                    options=json.loads(row["options"]),
-                    status=status,
-                    exit_code=row["exit_code"],
-                    message=message,
-                    updated_at=row["updated_at"],
-                )
-            )
+            records.append(run_record(row, status, message))
         return records
 
     @staticmethod
