@@ -163,8 +163,11 @@ CASES = [
     ),
     BadInput(
         "freeze-not-a-date",
-        edit=replace(RELEASE, "start: 2026-12-23T00:00:00Z", "start: next christmas"),
-        names=(pipeline_line("start: 2026-12-23"), "gates.freeze"),
+        edit=replace(
+            RELEASE, "  freeze: []", "  freeze:\n    - {start: next christmas, end: 2027-01-04T00:00:00Z}"
+        ),
+        # the window is on the line after `freeze:`
+        names=(f"release.yaml:{int(pipeline_line('freeze: []').split(':')[1]) + 1}", "gates.freeze"),
     ),
     BadInput(
         "report-format",
