@@ -3,7 +3,9 @@
 Registered lazily in :data:`promoter.cli.COMMANDS`; heavy imports (pydantic, the engine) happen
 inside the command functions so that ``promoter --help`` stays fast. Every command takes
 ``--output json`` and then prints one JSON document on standard output (errors included); human
-output goes to standard error for progress and standard output for results.
+output goes to standard error for progress and standard output for results. Text output shows
+data (names, messages, keys, reasons: they come from pipeline files, Talend and the ledger)
+through :func:`promoter.terminal.printable`, so that no escape sequence in them reaches a terminal.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
+
+from promoter.terminal import printable
 
 if TYPE_CHECKING:
     from promoter.engine import Engine
@@ -217,7 +221,7 @@ def _finish(outcome: RunOutcome, output: str, plan: Plan | None = None) -> None:
     else:
         if plan is not None:
             click.echo(format_plan(plan))
-        click.echo(f"run {outcome.run_id}: {outcome.status.value} - {outcome.message}")
+        click.echo(f"run {outcome.run_id}: {outcome.status.value} - {printable(outcome.message)}")
     if outcome.exit_code:
         raise click.exceptions.Exit(outcome.exit_code)
 
@@ -232,27 +236,37 @@ def _save_plan_file(
 ) -> None:
     """``plan --out``: write the plan file (nothing when the run made no plan)."""
     if plan is None:
-        click.echo(f"no plan to save to {path}: the run did not get to a plan", err=True)
+        click.echo(
+            f"no plan to save to {printable(path, one_line=True)}: the run did not get to a plan",
+            err=True,
+        )
         return
     from promoter.plan_file import save_plan
 
     save_plan(path, loaded, plan, run_id=run_id, variables=values)
     if output != "json":
         click.echo(
-            f"plan saved to {path}; apply exactly it with "
-            f"`promoter promote {loaded.display} --plan {path}`",
+            printable(
+                f"plan saved to {path}; apply exactly it with "
+                f"`promoter promote {loaded.display} --plan {path}`",
+                one_line=True,
+            ),
             err=True,
         )
 
 
 def format_plan(plan: Plan) -> str:
-    """The plan as a text table: action, object, changed fields."""
-    lines = [f"plan for {plan.target}: " + ", ".join(f"{n} {a}" for a, n in plan.summary().items())]
+    """The plan as a text table: action, object, changed fields (data shown, never obeyed)."""
+    lines = [
+        f"plan for {printable(plan.target, one_line=True)}: "
+        + ", ".join(f"{n} {a}" for a, n in plan.summary().items())
+    ]
     for change in plan.changes:
         fields = ", ".join(f.path for f in change.fields)
         lines.append(
-            f"  {change.action.value:<9} {change.kind}:{change.key}"
-            + (f"  ({fields})" if fields else "")
+            f"  {change.action.value:<9} "
+            + printable(f"{change.kind}:{change.key}", one_line=True)
+            + (f"  ({printable(fields, one_line=True)})" if fields else "")
         )
     return "\n".join(lines)
 
@@ -325,8 +339,11 @@ def validate(
     else:
         targets = ", ".join(pipeline.target_ref(t).key for t in pipeline.targets)
         click.echo(
-            f"{file}: valid {pipeline.kind} pipeline {pipeline.name!r} "
-            f"({pipeline.source_ref()} -> {targets})"
+            printable(
+                f"{file}: valid {pipeline.kind} pipeline {pipeline.name!r} "
+                f"({pipeline.source_ref()} -> {targets})",
+                one_line=True,
+            )
         )
 
 
@@ -509,7 +526,10 @@ def _promote(
 
         def confirm(plan: Plan) -> bool:
             click.echo(format_plan(plan), err=True)
-            return click.confirm(f"Apply {len(plan.pending)} change(s) to {plan.target}?", err=True)
+            return click.confirm(
+                f"Apply {len(plan.pending)} change(s) to {printable(plan.target, one_line=True)}?",
+                err=True,
+            )
 
     hooks = _hooks(ctx, plugins, command)
     loaded = _load(hooks, file, values)
@@ -605,7 +625,12 @@ def _reopen(
     metavar="MODULE",
     help="Load another plugin (the run's own -p plugins are loaded again).",
 )
-@click.option("--force", is_flag=True, help="Resume even if the pipeline file changed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Resume even if the pipeline file changed, or a later run changed the same target "
+    "(resuming then writes this run's plan over that run's changes).",
+)
 @lock_wait_option
 @ledger_option
 @output_option
@@ -621,13 +646,17 @@ def resume(
 ) -> None:
     """Continue an interrupted run (Ctrl-C, or a process that died) from where it stopped.
 
-    The run's plan and snapshot are reused; objects already applied are skipped.
+    The run's plan and snapshot are reused; objects already applied are skipped, and smoke
+    executions the interrupted attempt started are waited for, not started again.
+
+    Refused (exit 2, nothing written) when a later run changed the same target: resuming would
+    undo part of it. Roll that run back first, or pass --force. Other exit codes as `promote`.
     """
     ledger = _ledger(ledger_location)
     try:
         engine, run, record = _reopen(ctx, run_id, ledger, plugins, "resume", allow_changed=force)
         with _terminate_as_interrupt():
-            outcome = engine.resume(run, record)
+            outcome = engine.resume(run, record, force=force)
         _finish(outcome, output)
     finally:
         ledger.close()
@@ -664,7 +693,8 @@ def rollback(
     """Restore the target to the snapshot taken before RUN applied (today or a week later).
 
     Works on promoted and interrupted runs. Exit 0 when the target equals the snapshot again,
-    3 when the rollback is incomplete.
+    3 when the rollback is incomplete; 2 (nothing written) when a later run changed the same
+    target, unless --force.
     """
     ledger = _ledger(ledger_location)
     try:
@@ -699,8 +729,11 @@ def history(target: str | None, limit: int, ledger_location: str | None, output:
         return
     for r in records:
         click.echo(
-            f"{r.id}  {r.created_at}  {r.status.value:<19} {r.pipeline_name} "
-            f"{r.source} -> {r.target}  by {r.user}" + (f"  ({r.reason})" if r.reason else "")
+            printable(
+                f"{r.id}  {r.created_at}  {r.status.value:<19} {r.pipeline_name} "
+                f"{r.source} -> {r.target}  by {r.user}" + (f"  ({r.reason})" if r.reason else ""),
+                one_line=True,
+            )
         )
 
 
@@ -737,19 +770,22 @@ def show(run_id: str, ledger_location: str | None, output: str) -> None:
             )
         )
         return
-    click.echo(
+    def line(text: str) -> None:
+        # Every value here is data (from the pipeline file, Talend or the ledger): shown, never
+        # obeyed; one line each, so that a value cannot forge a line promoter did not write.
+        click.echo(printable(text, one_line=True))
+
+    line(
         f"run {record.id}: {record.status.value}"
         + (f" (exit {record.exit_code})" if record.exit_code is not None else "")
     )
-    if record.message:
-        click.echo(f"  {record.message}")
-    click.echo(
+    for message_line in (record.message or "").splitlines():
+        line(f"  {message_line}")
+    line(
         f"  pipeline {record.pipeline_name} ({record.pipeline_file}, sha256 {record.pipeline_sha256[:12]})"
     )
-    click.echo(
-        f"  {record.source} -> {record.target}, by {record.user}@{record.host}, {record.created_at}"
-    )
-    click.echo(
+    line(f"  {record.source} -> {record.target}, by {record.user}@{record.host}, {record.created_at}")
+    line(
         f"  reason: {record.reason or '-'}; versions: "
         + ", ".join(f"{k}={v}" for k, v in record.versions.items())
     )
@@ -757,24 +793,21 @@ def show(run_id: str, ledger_location: str | None, output: str) -> None:
         if event["event"] == "started":
             continue
         extra = f" [{event['plugin']}]" if event["plugin"] else ""
-        click.echo(f"  {event['stage']:<9} {event['status']:<11} {event['duration']:.2f}s{extra}")
+        line(f"  {event['stage']:<9} {event['status']:<11} {event['duration']:.2f}s{extra}")
         for message in event["messages"]:
-            click.echo(f"            {message}")
+            for message_line in str(message).splitlines():
+                line(f"            {message_line}")
     done = sum(1 for p in progress if p.stage == "apply" and p.status.value == "done")
     if progress:
-        click.echo(f"  apply progress: {done} object(s) done")
+        line(f"  apply progress: {done} object(s) done")
     if "plan" in docs:
-        click.echo("  plan: " + ", ".join(f"{n} {a}" for a, n in _summary(docs["plan"]).items()))
+        line("  plan: " + ", ".join(f"{n} {a}" for a, n in _summary(docs["plan"]).items()))
     for gate in docs.get("gates", []):
-        click.echo(
-            f"  gate {gate['gate']}: {'allowed' if gate['allowed'] else 'BLOCKED'} - {gate['reason']}"
-        )
+        line(f"  gate {gate['gate']}: {'allowed' if gate['allowed'] else 'BLOCKED'} - {gate['reason']}")
     for check in docs.get("checks", []):
-        click.echo(
-            f"  check {check['name']}: {'passed' if check['passed'] else 'FAILED'} {check['message']}"
-        )
+        line(f"  check {check['name']}: {'passed' if check['passed'] else 'FAILED'} {check['message']}")
     if record.status.value == "interrupted":
-        click.echo(f"  next: `promoter resume {record.id}` or `promoter rollback {record.id}`")
+        line(f"  next: `promoter resume {record.id}` or `promoter rollback {record.id}`")
 
 
 def _summary(plan: dict[str, Any]) -> dict[str, int]:
@@ -814,17 +847,31 @@ def plugins(ctx: click.Context, plugins: tuple[str, ...], file: str | None, outp
         where = (
             f"{origin.distribution} {origin.version}" if origin.distribution else origin.location
         )
-        click.echo(f"{info.name}  ({origin.source}: {where})")
-        click.echo(f"    {', '.join(info.hooks) or '(no hooks)'}")
+        click.echo(printable(f"{info.name}  ({origin.source}: {where})", one_line=True))
+        click.echo(printable(f"    {', '.join(info.hooks) or '(no hooks)'}", one_line=True))
 
 
-@click.command(short_help="Force a target's lock open (recorded).")
+@click.command(short_help="Force a dead run's lock open (recorded).")
 @click.argument("target", metavar="TARGET")
 @click.option("--reason", default=None, help="Why (recorded in the lock history).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also open the lock of a live holder (needs --reason): it stops before its next write.",
+)
 @ledger_option
 @output_option
-def unlock(target: str, reason: str | None, ledger_location: str | None, output: str) -> None:
-    """Force the lock of TARGET (ENV/WORKSPACE, or ENV when it has one lock) open; recorded."""
+def unlock(
+    target: str, reason: str | None, force: bool, ledger_location: str | None, output: str
+) -> None:
+    """Open the lock of TARGET (ENV/WORKSPACE, or ENV when it has one lock); recorded.
+
+    Meant for a holder that is dead but whose lease has not run out (a runner on another host
+    that vanished). A live holder — lease valid, and its process (SQLite, this host) or database
+    session (PostgreSQL) alive — is refused with exit 4, naming it and how to check it. With
+    --force (and --reason) its lock is opened anyway: that run stops before its next write
+    (exit 130, shown as interrupted, resumable) and the event is recorded as forced while alive.
+    """
     from promoter.engine import current_user
     from promoter.errors import ConfigurationError
 
@@ -840,9 +887,19 @@ def unlock(target: str, reason: str | None, ledger_location: str | None, output:
                     hint="name one as ENV/WORKSPACE",
                 )
             target = matches[0] if matches else target
-        previous = ledger.force_unlock(target, by=current_user(), reason=reason)
+        current = ledger.get_lock(target)
+        if force and reason is None and current is not None and current.holder_alive:
+            raise ConfigurationError(
+                f"--force stops a live run ({current.describe()}); say why with --reason",
+                hint=f"promoter unlock {target} --force --reason WHY",
+            )
+        # The ledger judges the holder again in the transaction that removes the lock.
+        previous = ledger.force_unlock(
+            target, by=current_user(), reason=reason, spare_live=not force
+        )
     finally:
         ledger.close()
+    was_alive = previous is not None and previous.holder_alive
     if output == "json":
         click.echo(
             json.dumps(
@@ -850,14 +907,26 @@ def unlock(target: str, reason: str | None, ledger_location: str | None, output:
                     "target": target,
                     "unlocked": previous is not None,
                     "previous_holder": previous.model_dump(mode="json") if previous else None,
+                    "holder_was_alive": was_alive,
                 },
                 indent=2,
             )
         )
     elif previous is None:
-        click.echo(f"{target} was not locked")
+        click.echo(f"{printable(target, one_line=True)} was not locked")
     else:
-        click.echo(f"unlocked {target} (was held by {previous.describe()}); recorded in the ledger")
+        stopped = (
+            f"; that run stops before its next write: `promoter show {previous.run_id}`"
+            if was_alive
+            else ""
+        )
+        click.echo(
+            printable(
+                f"unlocked {target} (was held by {previous.describe()}){stopped}; "
+                "recorded in the ledger",
+                one_line=True,
+            )
+        )
 
 
 __all__ = [

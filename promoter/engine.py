@@ -13,11 +13,17 @@ One run::
         apply or verify fails        -> rollback(snapshot): "rolled-back" (exit 1)
                                         or "rollback-incomplete" (exit 3)
         Ctrl-C                       -> "interrupted" (exit 130), resumable
-    report -> run_finished           (always)
+        the lock is lost             -> LeaseLost (exit 130): no rollback, no further write,
+                                        nothing more recorded; the run shows "interrupted"
+    report -> run_finished           (always; after a lost lock only run_finished)
 
 Every stage runs through the ``promoter_stage`` hook (so wrappers see all of them) and is recorded
 in the ledger (started / finished / error, with the plugin and duration). The target's lock is
-held from before export to after report (not for dry runs); a heartbeat renews its lease.
+held from before export to after report (not for dry runs); a heartbeat renews its lease, and the
+ledger refuses every write of a run that lost it (:class:`~promoter.ledger.LeaseLost`).
+
+``resume`` and ``rollback`` of a run are refused when a later run changed the same target
+(:func:`later_runs`), unless forced: either would silently undo that run.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
@@ -44,11 +50,12 @@ from promoter.errors import (
     StageError,
 )
 from promoter.hooks import STAGE_HOOKS, PromoterHooks
-from promoter.ledger import HOSTNAME, Ledger, LockHeartbeat, RunRecord
+from promoter.ledger import HOSTNAME, LeaseLost, Ledger, LockHeartbeat, RunRecord
 from promoter.pipeline import LoadedPipeline, Secrets
 from promoter.run import (
     ApplyResult,
     CheckResult,
+    EarlierAttempts,
     ExportBundle,
     GateDecision,
     Mapping,
@@ -146,6 +153,67 @@ def summarize(result: Any) -> list[str]:
                 )
         return lines
     return []
+
+
+WROTE_TO_TARGET = frozenset(
+    {
+        RunStatus.PROMOTED,
+        RunStatus.INTERRUPTED,
+        RunStatus.ROLLBACK_INCOMPLETE,
+        RunStatus.RUNNING,
+    }
+)
+"""Statuses of a run that changed (or may have changed, or is changing) its target and left it so."""
+
+
+def later_runs(ledger: Ledger, record: RunRecord) -> list[RunRecord]:
+    """Runs started after ``record`` on the same target that changed it, newest first.
+
+    Resuming or rolling back ``record`` writes its plan or its snapshot over what they wrote:
+    the one rule both ``promoter resume`` and ``promoter rollback`` refuse by (unless forced).
+    Dry runs, blocked, failed and rolled-back runs left the target as they found it.
+    """
+    return [
+        r
+        for r in ledger.list_runs(limit=1000, target=record.target)
+        if r.created_at > record.created_at and r.status in WROTE_TO_TARGET and not r.dry_run
+    ]
+
+
+def refuse_if_overtaken(ledger: Ledger, record: RunRecord, command: str, *, force: bool) -> None:
+    """Raise :class:`RunStateError` when a later run changed ``record``'s target (see
+    :func:`later_runs`); ``command`` is ``resume`` or ``rollback``; ``force`` skips the check."""
+    if force:
+        return
+    later = later_runs(ledger, record)
+    if not later:
+        return
+    latest = later[0]
+    more = f" (and {len(later) - 1} other later run(s))" if len(later) > 1 else ""
+    what = {
+        "rollback": f"rolling {record.id} back would undo it too",
+        "resume": f"resuming {record.id} would write its plan over it",
+    }[command]
+    raise RunStateError(
+        f"run {latest.id} ({latest.status.value}) changed {record.target} after "
+        f"run {record.id}{more}; {what}",
+        hint=(
+            f"roll back {latest.id} first (`promoter rollback {latest.id}`), "
+            f"or pass --force to {command} anyway"
+        ),
+    )
+
+
+def lease_lost_in(error: BaseException) -> LeaseLost | None:
+    """The :class:`LeaseLost` behind ``error`` (itself, or a cause: hooks wrap stage errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, LeaseLost):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def new_run_id() -> str:
@@ -280,8 +348,13 @@ class Engine:
             raise
         return self._execute(run, resume=False, reviewed=(reviewed, reviewed_from))
 
-    def resume(self, run: RunContext, record: RunRecord) -> RunOutcome:
-        """Continue an interrupted run: its plan and snapshot, skipping objects already applied."""
+    def resume(self, run: RunContext, record: RunRecord, *, force: bool = False) -> RunOutcome:
+        """Continue an interrupted run: its plan and snapshot, skipping objects already applied.
+
+        Stages see what the interrupted attempts recorded in ``run.earlier`` (verify adopts the
+        smoke executions they started). Refused (unless ``force``) when a later run changed the
+        same target: resuming would write this run's plan over that run's changes.
+        """
         if record.status is not RunStatus.INTERRUPTED:
             raise RunStateError(
                 f"run {record.id} is {record.status.value}; only an interrupted run can be resumed",
@@ -289,14 +362,21 @@ class Engine:
             )
         if record.dry_run:
             raise RunStateError(f"run {record.id} was a dry run; start a new one instead")
+        refuse_if_overtaken(self.ledger, record, "resume", force=force)
         self.hooks.require("promoter_apply", "promoter_rollback")
         self.hooks.check_run(run=run)
         self._lock(run)
+        try:
+            # Again under the lock: a run may have started on the target while we waited for it.
+            refuse_if_overtaken(self.ledger, record, "resume", force=force)
+            earlier = self.ledger.progress(run.run_id)
+        except BaseException:
+            self._unlock(run)
+            raise
         run.resumed = True
+        run.earlier = EarlierAttempts(tuple(earlier))
         run.completed = {
-            (e.stage, e.kind, e.key)
-            for e in self.ledger.progress(run.run_id)
-            if e.status is ObjectStatus.DONE
+            (e.stage, e.kind, e.key) for e in earlier if e.status is ObjectStatus.DONE
         }
         self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="resumed")
         return self._execute(run, resume=True)
@@ -315,26 +395,15 @@ class Engine:
                 f"run {record.id} is {record.status.value}; only a promoted, interrupted or "
                 "incompletely rolled back run can be rolled back",
             )
-        wrote = {
-            RunStatus.PROMOTED,
-            RunStatus.INTERRUPTED,
-            RunStatus.ROLLBACK_INCOMPLETE,
-            RunStatus.RUNNING,
-        }
-        later = [
-            r
-            for r in self.ledger.list_runs(limit=1000, target=record.target)
-            if r.created_at > record.created_at and r.status in wrote and not r.dry_run
-        ]
-        if later and not force:
-            raise RunStateError(
-                f"run {later[-1].id} ({later[-1].status.value}) changed {record.target} after "
-                f"run {record.id}; rolling {record.id} back would undo it too",
-                hint=f"roll back {later[-1].id} first, or pass --force",
-            )
+        refuse_if_overtaken(self.ledger, record, "rollback", force=force)
         self.hooks.require("promoter_rollback")
         self.hooks.check_run(run=run)
         self._lock(run)
+        try:
+            refuse_if_overtaken(self.ledger, record, "rollback", force=force)
+        except BaseException:
+            self._unlock(run)
+            raise
         self._stages = []
         self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="rollback requested")
         why = reason or f"rollback of run {run.run_id} requested by {run.user}"
@@ -347,12 +416,34 @@ class Engine:
                 message = "nothing to roll back: the run stopped before it wrote anything"
             else:
                 rollback, status, code, message = self._roll_back(run, snapshot, why, ExitCode.OK)
+        except LeaseLost as lost:
+            self._abandon(run, lost)
         except KeyboardInterrupt:
             status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
             message = f"interrupted during rollback; run `promoter rollback {run.run_id}` again"
         except Exception as exc:
             status, code, message = self._unexpected(run, exc)
         return self._finish(run, status, code, message, rollback=rollback)
+
+    def _abandon(self, run: RunContext, lost: LeaseLost) -> NoReturn:
+        """The run lost its lock: stop here, write nothing more (to the ledger or the target).
+
+        No rollback (the target may be another run's by now) and no outcome (the ledger refuses
+        it): the run shows ``interrupted``. ``promoter_run_finished`` still runs, so that plugins
+        close their clients and tell people; then :class:`LeaseLost` goes to the caller (exit 130).
+        """
+        outcome = RunOutcome(
+            run_id=run.run_id,
+            status=RunStatus.INTERRUPTED,
+            exit_code=int(ExitCode.INTERRUPTED),
+            message=run.secrets.redact(lost.message),
+            stages=list(self._stages),
+        )
+        with contextlib.suppress(Exception):
+            self.hooks.run_finished(run=run, outcome=outcome)
+        with contextlib.suppress(Exception):
+            self._unlock(run)  # releases only a lock that is still ours (a lapsed lease)
+        raise lost
 
     def _unexpected(self, run: RunContext, exc: Exception) -> tuple[RunStatus, ExitCode, str]:
         """Status, exit code and message for an error outside any stage."""
@@ -430,6 +521,8 @@ class Engine:
         except _Stop as stop:
             status, code, message = stop.status, stop.exit_code, stop.message
             stopped_plan, gates = stop.plan, gates or stop.gates
+        except LeaseLost as lost:
+            self._abandon(run, lost)
         except StageError as error:
             # export, map, plan, gate or snapshot failed: nothing was written.
             status, code, message = RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, str(error)
@@ -626,19 +719,27 @@ class Engine:
         try:
             self.hooks.before_stage(run=run, stage=name)
             result: T = self.hooks.stage(run=run, stage=StageCall(name=name, execute=fn))
-        except StageError as error:
-            outcome = record(StageStatus.FAILED, [str(error)], error.plugin or plugin)
-            self._notify_failure(run, name, error, outcome)
-            raise
-        except KeyboardInterrupt:
-            record(StageStatus.INTERRUPTED, ["interrupted"], plugin)
-            raise
         except PromoterError as error:
+            lost = lease_lost_in(error)
+            if lost is not None:
+                # The run lost its lock: not the stage's failure (no rollback, no listener), and
+                # nothing more can be recorded.
+                if lost is error:
+                    raise
+                # A copy: the original was raised (and is referenced) in a stage's own thread.
+                raise LeaseLost(lost.message, hint=lost.hint) from None
+            if isinstance(error, StageError):
+                outcome = record(StageStatus.FAILED, [str(error)], error.plugin or plugin)
+                self._notify_failure(run, name, error, outcome)
+                raise
             # A stage raised one of promoter's own errors (e.g. an unresolvable secret).
             stage_error = StageError(name, plugin, str(error))
             outcome = record(StageStatus.FAILED, [str(stage_error)], plugin)
             self._notify_failure(run, name, stage_error, outcome)
             raise stage_error from error
+        except KeyboardInterrupt:
+            record(StageStatus.INTERRUPTED, ["interrupted"], plugin)
+            raise
         outcome = record(StageStatus.OK, summarize(result), plugin)
         self.hooks.after_stage(run=run, stage=name, outcome=outcome)
         return result
@@ -662,7 +763,11 @@ class Engine:
     # --- ledger helpers ---------------------------------------------------------------------
 
     def _on_progress(self, run: RunContext, event: ObjectProgress) -> None:
-        self.ledger.add_progress(run.run_id, event)
+        try:
+            self.ledger.add_progress(run.run_id, event)
+        except LeaseLost as lost:
+            run._refuse_progress(lost)  # no worker of the stage reports (or goes on) after this
+            raise
         self.hooks.progress(run=run, event=event)
 
     def _save(self, run: RunContext, kind: str, model: BaseModel) -> None:

@@ -8,6 +8,15 @@ for teams, :class:`promoter.ledger_postgres.PostgresLedger`, implements the same
 History is append-only: a run's status is the latest row of its status history, and SQLite
 triggers refuse to update or delete history rows. Only the lock table is mutable.
 
+Both backends fence a lock's holder the same way: the lock row carries an ``epoch``, a fencing
+token new at every acquisition, and every write of a run whose lock the ledger object took
+(``create_run``, ``set_status``, stage events, documents, progress) checks in the same transaction
+that the row still carries that epoch and an unexpired lease. If not — ``promoter unlock --force``,
+a take-over, a lapsed lease — nothing is written and :class:`LeaseLost` stops the run (exit 130).
+
+The SQLite file's schema is versioned with ``PRAGMA user_version`` (:data:`SQLITE_MIGRATIONS`):
+opening a file an older promoter created adds what it lacks, in place and additively.
+
 A run is *alive* while its process holds the target's lock (a lease renewed by a heartbeat) or,
 for runs without a lock (dry runs), while its process exists. A run still marked ``running`` that
 is not alive died (SIGKILL, power loss) and is reported as ``interrupted``: ``promoter resume`` or
@@ -71,6 +80,22 @@ class LeaseLost(LedgerError):
     exit_code = ExitCode.INTERRUPTED
 
 
+def lease_lost(run_id: str, target: str, epoch: int, current: LockInfo | None) -> LeaseLost:
+    """The error that stops run ``run_id``, which held ``target``'s lock at ``epoch`` (any backend)."""
+    if current is None:
+        what = "its lock was removed (`promoter unlock`?)"
+    elif current.epoch != epoch:
+        what = f"the lock was taken over: now {current.describe()}"
+    else:
+        what = f"its lease expired {time.time() - current.expires_at:.0f}s ago without renewal"
+    return LeaseLost(
+        f"run {run_id} lost the lock of target {target}: {what}; this runner stopped "
+        "before writing anything more",
+        hint=f"`promoter show {run_id}` tells what was done; if it is interrupted, "
+        f"`promoter resume {run_id}` or `promoter rollback {run_id}` from one runner",
+    )
+
+
 class RunRecord(BaseModel):
     """One run as the ledger knows it (``status`` is the effective one: dead runs are interrupted)."""
 
@@ -107,7 +132,8 @@ class LockInfo(BaseModel):
     acquired_at: str
     expires_at: float
     epoch: int | None = None
-    """Fencing token (PostgreSQL): new at every acquisition; the holder's writes check it."""
+    """Fencing token: new at every acquisition; the holder's writes check it (0: a lock taken by a
+    promoter older than fencing on SQLite)."""
     connected: bool | None = None
     """Whether the holder's database session still holds the lock (PostgreSQL); ``None``: unknown."""
 
@@ -130,6 +156,30 @@ class LockInfo(BaseModel):
         left = self.expires_at - time.time()
         lease = f"lease expires in {left:.0f}s" if left > 0 else f"lease expired {-left:.0f}s ago"
         return f"run {self.run_id} by {self.owner}@{self.host} (pid {self.pid}), {lease}"
+
+    def how_to_check(self) -> str:
+        """How a user finds out whether the holder really still works."""
+        where = "" if self.host == HOSTNAME else f" on {self.host}"
+        return f"`promoter show {self.run_id}` shows what it does; `ps -p {self.pid}`{where}"
+
+
+def unlock_detail(by: str, reason: str | None, holder_alive: bool) -> str:
+    """The ``forced`` lock event's detail: who forced the lock open, and whether the holder lived."""
+    alive = " while its holder was alive" if holder_alive else ""
+    return f"unlocked by {by}@{HOSTNAME}{alive}" + (f": {reason}" if reason else "")
+
+
+def live_holder_refused(target: str, current: LockInfo) -> LockHeld:
+    """The error of ``promoter unlock`` without ``--force`` when the holder is alive."""
+    return LockHeld(
+        target,
+        current.describe() + " and it is alive",
+        hint=(
+            f"{current.how_to_check()}. Wait for it; if it must stop, "
+            f"`promoter unlock {target} --force --reason WHY`: it stops before its next write "
+            "(exit 130) and can be resumed or rolled back"
+        ),
+    )
 
 
 class Ledger(ABC):
@@ -195,8 +245,15 @@ class Ledger(ABC):
         """Release the lock if ``run_id`` holds it."""
 
     @abstractmethod
-    def force_unlock(self, target: str, *, by: str, reason: str | None) -> LockInfo | None:
-        """Remove the lock whoever holds it (recorded); returns the previous holder."""
+    def force_unlock(
+        self, target: str, *, by: str, reason: str | None, spare_live: bool = False
+    ) -> LockInfo | None:
+        """Remove the lock whoever holds it (recorded); returns the previous holder.
+
+        With ``spare_live``, a holder that is alive (:attr:`LockInfo.holder_alive`, judged in the
+        same transaction as the removal) keeps its lock and :class:`LockHeld` names it. A live
+        holder whose lock is removed stops before its next ledger write (:class:`LeaseLost`).
+        """
 
     @abstractmethod
     def get_lock(self, target: str) -> LockInfo | None:
@@ -251,11 +308,15 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
     "run_status": ("run_id", "at", "status", "exit_code", "message", "host", "pid"),
     "stage_events": ("run_id", "at", "stage", "event", "status", "plugin", "duration", "messages"),
     "documents": ("run_id", "at", "kind", "body"),
-    "progress": ("run_id", "at", "stage", "kind", "key", "status", "message"),
+    "progress": ("run_id", "at", "stage", "kind", "key", "status", "message", "data"),
     "lock_events": ("at", "target", "event", "run_id", "owner", "host", "pid", "detail"),
 }
 """The history tables in dependency order, with the columns every backend keeps (the export
 format of `promoter ledger export`): sequence numbers are not exported, order is."""
+
+OPTIONAL_HISTORY_COLUMNS: dict[str, frozenset[str]] = {"progress": frozenset({"data"})}
+"""Columns added after the export format's first version: a file written before them lacks them
+(they import as ``NULL``)."""
 
 
 def rows_to_import(
@@ -350,7 +411,8 @@ CREATE TABLE IF NOT EXISTS progress (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
     status TEXT NOT NULL,
-    message TEXT
+    message TEXT,
+    data TEXT
 );
 CREATE TABLE IF NOT EXISTS locks (
     target TEXT PRIMARY KEY,
@@ -359,7 +421,8 @@ CREATE TABLE IF NOT EXISTS locks (
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
     acquired_at TEXT NOT NULL,
-    expires_at REAL NOT NULL
+    expires_at REAL NOT NULL,
+    epoch INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS lock_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -370,7 +433,8 @@ CREATE TABLE IF NOT EXISTS lock_events (
     owner TEXT,
     host TEXT,
     pid INTEGER,
-    detail TEXT
+    detail TEXT,
+    epoch INTEGER
 );
 """ + "".join(
     f"""
@@ -381,6 +445,25 @@ BEGIN SELECT RAISE(ABORT, 'the ledger history is append-only'); END;
 """
     for table in _HISTORY_TABLES
 )
+
+
+SQLITE_MIGRATIONS: tuple[tuple[int, str, tuple[tuple[str, str, str], ...]], ...] = (
+    (
+        1,
+        "fencing epochs on locks and lock events; data on progress events",
+        (
+            ("locks", "epoch", "INTEGER NOT NULL DEFAULT 0"),
+            ("lock_events", "epoch", "INTEGER"),
+            ("progress", "data", "TEXT"),
+        ),
+    ),
+)
+"""The SQLite file's schema versions after the first: ``(user_version, what, columns added)``.
+Only additive changes (new nullable or defaulted columns), so an older file keeps its history and
+the tables of :data:`_SCHEMA` (which a new file gets whole) stay the reference. Never edit one: add
+the next."""
+
+SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[-1][0]
 
 
 def ledger_path(location: str | None = None, *, cwd: Path | None = None) -> Path:
@@ -422,6 +505,12 @@ def open_ledger(location: str | None = None, *, cwd: Path | None = None) -> Ledg
     return SQLiteLedger(ledger_path(location, cwd=cwd))
 
 
+def progress_event(row: dict[str, Any]) -> ObjectProgress:
+    """An :class:`ObjectProgress` from a ``progress`` row (any backend; ``data`` is JSON text)."""
+    data = row.pop("data", None)
+    return ObjectProgress.model_validate({**row, "data": json.loads(data) if data else {}})
+
+
 def run_record(row: Any, status: RunStatus, message: str | None) -> RunRecord:
     """A :class:`RunRecord` from a ``runs`` row joined with its latest status (any backend)."""
     return RunRecord(
@@ -461,22 +550,91 @@ class SQLiteLedger(Ledger):
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            existing = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone()
             self._db.executescript(_SCHEMA)
+            if existing is None:  # a new file has the current schema whole: nothing to migrate
+                self._db.execute(f"PRAGMA user_version = {SQLITE_SCHEMA_VERSION}")
+            # The schema versions this object applied when it opened the file.
+            self.applied_migrations: list[int] = self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(
                 f"cannot open the ledger {path}: {exc}",
                 hint=f"check the path, or set {LEDGER_ENV} to a writable location",
             ) from exc
         self._mutex = threading.RLock()
+        self._fences: dict[str, tuple[str, int]] = {}  # run_id -> (target, epoch) of our locks
+
+    def schema_version(self) -> int:
+        """The file's schema version (``PRAGMA user_version``; 0: as the first promoter made it)."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> list[int]:
+        """Bring an older file up to :data:`SQLITE_SCHEMA_VERSION`, in one transaction."""
+        if self.schema_version() == SQLITE_SCHEMA_VERSION:
+            return []
+        applied: list[int] = []
+        self._db.execute("BEGIN IMMEDIATE")  # processes opening the file together migrate once
+        try:
+            version = self.schema_version()
+            if version > SQLITE_SCHEMA_VERSION:
+                raise LedgerError(
+                    f"the ledger {self.path} has schema version {version}; this promoter knows "
+                    f"versions up to {SQLITE_SCHEMA_VERSION}",
+                    hint="upgrade promoter (a newer one migrated the ledger)",
+                )
+            for number, _what, columns in SQLITE_MIGRATIONS:
+                if number <= version:
+                    continue
+                for table, column, declaration in columns:
+                    present = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:  # a new file has it from _SCHEMA already
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                applied.append(number)
+            self._db.execute(f"PRAGMA user_version = {SQLITE_SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return applied
 
     def close(self) -> None:
         """Close the connection."""
         with self._mutex:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _write(self, run_id: str, sql: str, params: tuple[Any, ...]) -> None:
+        """One history row of ``run_id``; fenced when this object took the run's lock."""
         with self._mutex:
-            self._db.execute(sql, params)
+            if run_id not in self._fences:
+                self._db.execute(sql, params)
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_fence(run_id)
+                self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _check_fence(self, run_id: str) -> None:
+        """Inside a write transaction: raise :class:`LeaseLost` unless we still hold the lock.
+
+        ``BEGIN IMMEDIATE`` made this connection the file's only writer, so a forced unlock or a
+        take-over (writes too) happens wholly before this check or wholly after this write.
+        """
+        fence = self._fences.get(run_id)
+        if fence is None:
+            return
+        target, epoch = fence
+        holds = self._db.execute(
+            "SELECT 1 FROM locks WHERE target = ? AND run_id = ? AND epoch = ? AND expires_at > ?",
+            (target, run_id, epoch, time.time()),
+        ).fetchone()
+        if holds is None:
+            raise lease_lost(run_id, target, epoch, next(iter(self._locks(target)), None))
 
     def _now(self) -> str:
         return _iso(time.time())
@@ -488,6 +646,7 @@ class SQLiteLedger(Ledger):
         with self._mutex:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._check_fence(record.id)
                 self._db.execute(
                     "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
@@ -524,7 +683,8 @@ class SQLiteLedger(Ledger):
                 )
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
 
     def set_status(
@@ -532,6 +692,7 @@ class SQLiteLedger(Ledger):
     ) -> None:
         """Append a status change."""
         self._write(
+            run_id,
             "INSERT INTO run_status (run_id, at, status, exit_code, message, host, pid)"
             " VALUES (?,?,?,?,?,?,?)",
             (run_id, self._now(), status.value, exit_code, message, HOSTNAME, os.getpid()),
@@ -603,6 +764,7 @@ class SQLiteLedger(Ledger):
     def add_stage_event(self, run_id: str, event: str, outcome: StageOutcome) -> None:
         """Record a stage event."""
         self._write(
+            run_id,
             "INSERT INTO stage_events (run_id, at, stage, event, status, plugin, duration, messages)"
             " VALUES (?,?,?,?,?,?,?,?)",
             (
@@ -630,6 +792,7 @@ class SQLiteLedger(Ledger):
     def save_document(self, run_id: str, kind: str, body: str) -> None:
         """Store a JSON document (append-only: a newer one of the same kind supersedes it)."""
         self._write(
+            run_id,
             "INSERT INTO documents (run_id, at, kind, body) VALUES (?,?,?,?)",
             (run_id, self._now(), kind, body),
         )
@@ -646,8 +809,9 @@ class SQLiteLedger(Ledger):
     def add_progress(self, run_id: str, event: ObjectProgress) -> None:
         """Record per-object progress."""
         self._write(
-            "INSERT INTO progress (run_id, at, stage, kind, key, status, message)"
-            " VALUES (?,?,?,?,?,?,?)",
+            run_id,
+            "INSERT INTO progress (run_id, at, stage, kind, key, status, message, data)"
+            " VALUES (?,?,?,?,?,?,?,?)",
             (
                 run_id,
                 event.at.isoformat(),
@@ -656,6 +820,7 @@ class SQLiteLedger(Ledger):
                 event.key,
                 event.status.value,
                 event.message,
+                json.dumps(event.data) if event.data else None,
             ),
         )
 
@@ -663,18 +828,18 @@ class SQLiteLedger(Ledger):
         """A run's per-object progress, oldest first."""
         with self._mutex:
             rows = self._db.execute(
-                "SELECT at, stage, kind, key, status, message FROM progress WHERE run_id = ?"
-                " ORDER BY seq",
+                "SELECT at, stage, kind, key, status, message, data FROM progress"
+                " WHERE run_id = ? ORDER BY seq",
                 (run_id,),
             ).fetchall()
-        return [ObjectProgress.model_validate(dict(row)) for row in rows]
+        return [progress_event(dict(row)) for row in rows]
 
     # --- locks ------------------------------------------------------------------------------
 
     def _lock_event(self, target: str, event: str, lock: LockInfo | None, detail: str) -> None:
         self._db.execute(
-            "INSERT INTO lock_events (at, target, event, run_id, owner, host, pid, detail)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO lock_events (at, target, event, run_id, owner, host, pid, detail, epoch)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 self._now(),
                 target,
@@ -684,8 +849,18 @@ class SQLiteLedger(Ledger):
                 lock.host if lock else None,
                 lock.pid if lock else None,
                 detail,
+                lock.epoch if lock else None,
             ),
         )
+
+    def _next_epoch(self) -> int:
+        """A fencing token above every earlier one (inside the acquiring write transaction).
+
+        Every acquisition records its epoch in the append-only ``lock_events``, so the highest
+        recorded one is the last handed out.
+        """
+        row = self._db.execute("SELECT COALESCE(MAX(epoch), 0) + 1 AS next FROM lock_events")
+        return int(row.fetchone()["next"])
 
     def _locks(self, target: str | None = None) -> list[LockInfo]:
         if target is None:
@@ -724,9 +899,11 @@ class SQLiteLedger(Ledger):
                             pid=os.getpid(),
                             acquired_at=self._now(),
                             expires_at=time.time() + lease,
+                            epoch=self._next_epoch(),
                         )
                         self._db.execute(
-                            "INSERT OR REPLACE INTO locks VALUES (?,?,?,?,?,?,?)",
+                            "INSERT OR REPLACE INTO locks (target, run_id, owner, host, pid,"
+                            " acquired_at, expires_at, epoch) VALUES (?,?,?,?,?,?,?,?)",
                             (
                                 target,
                                 run_id,
@@ -735,6 +912,7 @@ class SQLiteLedger(Ledger):
                                 os.getpid(),
                                 lock.acquired_at,
                                 lock.expires_at,
+                                lock.epoch,
                             ),
                         )
                         if current is not None and current.run_id != run_id:
@@ -746,6 +924,8 @@ class SQLiteLedger(Ledger):
                             )
                         self._lock_event(target, "acquired", lock, "")
                         self._db.execute("COMMIT")
+                        assert lock.epoch is not None
+                        self._fences[run_id] = (target, lock.epoch)
                         return lock
                     self._db.execute("COMMIT")
                 except BaseException:
@@ -766,21 +946,39 @@ class SQLiteLedger(Ledger):
             delay = min(delay * 2, 1.0)
 
     def renew_lock(self, target: str, *, run_id: str, lease: float) -> bool:
-        """Extend the lease of a lock ``run_id`` holds."""
+        """Extend an unexpired lease of a lock ``run_id`` holds; ``False`` when it is lost.
+
+        A lock this object took is renewed only while it carries our epoch (a lapsed lease is
+        lost, as on PostgreSQL); one taken elsewhere (no fence here) by its run id.
+        """
         with self._mutex:
-            cursor = self._db.execute(
-                "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ?",
-                (time.time() + lease, target, run_id),
-            )
+            now = time.time()
+            fence = self._fences.get(run_id)
+            if fence is None:
+                cursor = self._db.execute(
+                    "UPDATE locks SET expires_at = ? WHERE target = ? AND run_id = ?",
+                    (now + lease, target, run_id),
+                )
+            else:
+                cursor = self._db.execute(
+                    "UPDATE locks SET expires_at = ?"
+                    " WHERE target = ? AND run_id = ? AND epoch = ? AND expires_at > ?",
+                    (now + lease, target, run_id, fence[1], now),
+                )
             return cursor.rowcount == 1
 
     def release_lock(self, target: str, *, run_id: str) -> None:
-        """Release the lock if ``run_id`` holds it."""
+        """Release the lock if ``run_id`` holds it (at our epoch, when this object took it)."""
         with self._mutex:
+            fence = self._fences.pop(run_id, None)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 current = next(iter(self._locks(target)), None)
-                if current is not None and current.run_id == run_id:
+                if (
+                    current is not None
+                    and current.run_id == run_id
+                    and (fence is None or fence == (target, current.epoch))
+                ):
                     self._db.execute("DELETE FROM locks WHERE target = ?", (target,))
                     self._lock_event(target, "released", current, "")
                 self._db.execute("COMMIT")
@@ -789,20 +987,23 @@ class SQLiteLedger(Ledger):
                     self._db.execute("ROLLBACK")
                 raise
 
-    def force_unlock(self, target: str, *, by: str, reason: str | None) -> LockInfo | None:
-        """Remove the lock whoever holds it, and record who did it."""
+    def force_unlock(
+        self, target: str, *, by: str, reason: str | None, spare_live: bool = False
+    ) -> LockInfo | None:
+        """Remove the lock whoever holds it, and record who did it (see :meth:`Ledger.force_unlock`).
+
+        The holder's next write finds the lock gone and raises :class:`LeaseLost`.
+        """
         with self._mutex:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 current = next(iter(self._locks(target)), None)
                 if current is not None:
+                    alive = current.holder_alive
+                    if alive and spare_live:
+                        raise live_holder_refused(target, current)
                     self._db.execute("DELETE FROM locks WHERE target = ?", (target,))
-                    self._lock_event(
-                        target,
-                        "forced",
-                        current,
-                        f"unlocked by {by}@{HOSTNAME}" + (f": {reason}" if reason else ""),
-                    )
+                    self._lock_event(target, "forced", current, unlock_detail(by, reason, alive))
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:

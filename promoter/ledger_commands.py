@@ -52,7 +52,7 @@ def export_history(ledger: Ledger, out: IO[str]) -> dict[str, int]:
 def read_history(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """The ``(table, row)`` pairs of an export file, checked line by line."""
     from promoter.errors import LedgerError
-    from promoter.ledger import HISTORY_COLUMNS
+    from promoter.ledger import HISTORY_COLUMNS, OPTIONAL_HISTORY_COLUMNS
 
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
@@ -76,7 +76,8 @@ def read_history(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             table, row = item.get("table"), item.get("row")
             if table not in HISTORY_COLUMNS or not isinstance(row, dict):
                 raise LedgerError(f"{path}:{number}: unknown table {table!r} or missing row")
-            missing = [c for c in HISTORY_COLUMNS[table] if c not in row]
+            optional = OPTIONAL_HISTORY_COLUMNS.get(table, frozenset())
+            missing = [c for c in HISTORY_COLUMNS[table] if c not in row and c not in optional]
             if missing:
                 raise LedgerError(f"{path}:{number}: {table} row lacks {', '.join(missing)}")
             yield table, row
@@ -91,18 +92,37 @@ def ledger() -> None:
 @ledger_option
 @output_option
 def migrate(ledger_location: str | None, output: str) -> None:
-    """Apply the schema migrations the ledger lacks (PostgreSQL; a SQLite file needs none).
+    """Apply the schema migrations the ledger lacks.
 
-    Promoter also migrates when it opens a PostgreSQL ledger; run this explicitly when the
-    runners' database role may not change the schema.
+    Promoter also migrates when it opens a ledger (a SQLite file always, in place); run this
+    explicitly when the runners' database role may not change a PostgreSQL schema.
     """
-    from promoter.ledger import LEDGER_ENV, is_postgres, open_ledger
+    from promoter.ledger import (
+        LEDGER_ENV,
+        SQLITE_MIGRATIONS,
+        SQLiteLedger,
+        is_postgres,
+        ledger_path,
+    )
 
     if not is_postgres(ledger_location):
-        store = open_ledger(ledger_location)
-        store.close()
-        document: dict[str, Any] = {"backend": "sqlite", "applied": [], "version": None}
-        message = "SQLite ledger: its schema is created when it is opened; nothing to migrate"
+        store = SQLiteLedger(ledger_path(ledger_location))
+        try:
+            applied_versions, version = store.applied_migrations, store.schema_version()
+        finally:
+            store.close()
+        names = {number: what for number, what, _ in SQLITE_MIGRATIONS}
+        document: dict[str, Any] = {
+            "backend": "sqlite",
+            "applied": [{"version": v, "name": names[v]} for v in applied_versions],
+            "version": version,
+        }
+        message = (
+            "\n".join(f"applied {v}: {names[v]}" for v in applied_versions)
+            + f"\nthe SQLite ledger is at schema version {version}"
+            if applied_versions
+            else f"SQLite ledger: up to date (schema version {version}); nothing to migrate"
+        )
     else:
         from promoter.ledger_postgres import PostgresLedger
 

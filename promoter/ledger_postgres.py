@@ -78,9 +78,13 @@ from promoter.ledger import (
     LockInfo,
     RunRecord,
     _iso,
+    lease_lost,
+    live_holder_refused,
     pid_alive,
+    progress_event,
     rows_to_import,
     run_record,
+    unlock_detail,
 )
 from promoter.run import ObjectProgress, RunStatus, StageOutcome
 
@@ -212,6 +216,11 @@ CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
 """
             for table in _HISTORY_TABLES
         ),
+    ),
+    Migration(
+        3,
+        "progress events carry data (e.g. a smoke execution's id, for resume)",
+        "ALTER TABLE progress ADD COLUMN data text;",
     ),
 )
 """Every schema version, oldest first. Never edit a released one: add the next."""
@@ -457,18 +466,7 @@ class PostgresLedger(Ledger):
         self, db: psycopg.Connection[Row], target: str, run_id: str, epoch: int
     ) -> LeaseLost:
         row = db.execute(_LOCK_SELECT + " WHERE l.target = %s", (target,)).fetchone()
-        if row is None:
-            what = "its lock was removed (`promoter unlock`?)"
-        elif row["epoch"] != epoch:
-            what = f"the lock was taken over: now {_lock_info(row).describe()}"
-        else:
-            what = f"its lease expired {-float(row['expires_in']):.0f}s ago without renewal"
-        return LeaseLost(
-            f"run {run_id} lost the lock of target {target}: {what}; this runner stopped "
-            "before writing anything more",
-            hint=f"`promoter show {run_id}` tells what was done; if it is interrupted, "
-            f"`promoter resume {run_id}` or `promoter rollback {run_id}` from one runner",
-        )
+        return lease_lost(run_id, target, epoch, _lock_info(row) if row is not None else None)
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -657,6 +655,7 @@ class PostgresLedger(Ledger):
                     "key": event.key,
                     "status": event.status.value,
                     "message": event.message,
+                    "data": json.dumps(event.data) if event.data else None,
                 },
             )
 
@@ -664,11 +663,11 @@ class PostgresLedger(Ledger):
         """A run's per-object progress, oldest first."""
         with self._database() as db:
             rows = db.execute(
-                "SELECT at, stage, kind, key, status, message FROM progress WHERE run_id = %s"
-                " ORDER BY seq",
+                "SELECT at, stage, kind, key, status, message, data FROM progress"
+                " WHERE run_id = %s ORDER BY seq",
                 (run_id,),
             ).fetchall()
-        return [ObjectProgress.model_validate(row) for row in rows]
+        return [progress_event(row) for row in rows]
 
     # --- export / import --------------------------------------------------------------------
 
@@ -945,8 +944,13 @@ class PostgresLedger(Ledger):
                 self._fences.pop(run_id, None)
                 self._unlock_session(held.key)
 
-    def force_unlock(self, target: str, *, by: str, reason: str | None) -> LockInfo | None:
-        """Remove the lock whoever holds it, end the holder's lock session, record who did it."""
+    def force_unlock(
+        self, target: str, *, by: str, reason: str | None, spare_live: bool = False
+    ) -> LockInfo | None:
+        """Remove the lock whoever holds it, end the holder's lock session, record who did it.
+
+        See :meth:`Ledger.force_unlock`; liveness is judged under the row lock of the removal.
+        """
         with self._mutex, self._database() as db:
             with db.transaction():
                 row = db.execute(
@@ -954,13 +958,12 @@ class PostgresLedger(Ledger):
                 ).fetchone()
                 current = _lock_info(row) if row is not None else None
                 if row is not None and current is not None:
+                    alive = current.holder_alive
+                    if alive and spare_live:
+                        raise live_holder_refused(target, current)
                     db.execute("DELETE FROM locks WHERE target = %s", (target,))
                     self._lock_event(
-                        db,
-                        target,
-                        "forced",
-                        current,
-                        f"unlocked by {by}@{HOSTNAME}" + (f": {reason}" if reason else ""),
+                        db, target, "forced", current, unlock_detail(by, reason, alive)
                     )
             if row is not None and row["session_pid"] == row["backend_pid"]:
                 held = self._held.pop(target, None)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from promoter.ledger import LeaseLost
     from promoter.pipeline import LoadedPipeline, Pipeline, SecretRef, TargetConfig
 
 
@@ -206,6 +207,10 @@ class ObjectProgress(_Model):
     status: ObjectStatus
     message: str | None = None
     at: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict)
+    """What the stage needs to take the object up again after a crash: small JSON values, such
+    as the id of a smoke execution it started (``{"executionId": "..."}``). Stored in the ledger
+    with the event; a resumed run reads it through :attr:`RunContext.earlier`."""
 
 
 class ApplyResult(_Model):
@@ -318,6 +323,52 @@ STAGES: tuple[Stage, ...] = (
 """Every stage, in run order (rollback runs only when apply or verify failed)."""
 
 
+@dataclass(frozen=True)
+class EarlierAttempts:
+    """What earlier attempts of a resumed run recorded, object by object (``run.earlier``).
+
+    A resumed run is the same run carried on after a crash or a Ctrl-C: the ledger kept every
+    progress event the interrupted attempts recorded, with its :attr:`ObjectProgress.data`. A stage
+    that starts something on the platform records it *before* waiting for it, then takes it up
+    on resume instead of doing it again::
+
+        previous = run.earlier.data("verify", "task", name).get("executionId")
+        if previous is None:
+            run.progress("verify", "task", name, "started")     # fenced: see below
+            previous = start_execution(name)
+            run.progress("verify", "task", name, "started", data={"executionId": previous})
+        result = wait_for(previous)                              # a new one, or the adopted one
+
+    Empty on a first attempt. Events are in the order they were recorded (oldest first); those of
+    the current attempt are not included (they are the stage's own).
+    """
+
+    events: tuple[ObjectProgress, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+    def of(self, stage: str, kind: str, key: str) -> list[ObjectProgress]:
+        """Every event recorded for one object of one stage, oldest first."""
+        return [e for e in self.events if (e.stage, e.kind, e.key) == (stage, kind, key)]
+
+    def last(self, stage: str, kind: str, key: str) -> ObjectProgress | None:
+        """The latest event recorded for the object, or ``None``."""
+        events = self.of(stage, kind, key)
+        return events[-1] if events else None
+
+    def data(self, stage: str, kind: str, key: str) -> dict[str, Any]:
+        """The data of the object's events merged, later values winning (``{}`` if none)."""
+        merged: dict[str, Any] = {}
+        for event in self.of(stage, kind, key):
+            merged.update(event.data)
+        return merged
+
+    def done(self, stage: str, kind: str, key: str) -> bool:
+        """Whether an earlier attempt recorded the object ``done``."""
+        return any(e.status is ObjectStatus.DONE for e in self.of(stage, kind, key))
+
+
 class ProgressSink(Protocol):
     """Where :meth:`RunContext.progress` sends its events (the engine: ledger + hook)."""
 
@@ -356,6 +407,15 @@ class RunContext:
     ``run.state`` (a dict, keyed by plugin name by convention), and report per-object progress with
     :meth:`progress` — which the ledger records, so that :meth:`already_done` lets a resumed apply
     skip what an interrupted one finished.
+
+    Resuming: ``run.resumed`` is true and :attr:`earlier` holds what the interrupted attempts
+    recorded (every progress event, with its data), so a stage takes up what they began — an
+    execution they started, a promotion they triggered — instead of doing it twice.
+
+    Fencing: :meth:`progress` writes to the ledger at once, and the ledger refuses the write of a
+    run that lost its target's lock (``promoter unlock --force``, or a lapsed lease) with
+    :class:`~promoter.ledger.LeaseLost`. Report an object ``started`` right before writing it to
+    the platform, and a run that lost its lock stops before that write.
     """
 
     run_id: str
@@ -372,8 +432,11 @@ class RunContext:
     state: dict[str, Any] = field(default_factory=dict)
     completed: set[tuple[str, str, str]] = field(default_factory=set)
     """``(stage, kind, key)`` of objects a previous attempt of this run finished."""
+    earlier: EarlierAttempts = field(default_factory=EarlierAttempts)
+    """What earlier attempts of this run recorded (empty unless ``resumed``)."""
     _sink: ProgressSink | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopped: LeaseLost | None = field(default=None, repr=False)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -420,11 +483,18 @@ class RunContext:
         key: str,
         status: ObjectStatus | str,
         message: str | None = None,
+        *,
+        data: MappingABC[str, Any] | None = None,
     ) -> None:
         """Record per-object progress; thread-safe, so an apply with concurrency can call it.
 
         ``status="done"`` during ``apply`` marks the object finished: a resumed run sees it in
-        :meth:`already_done` and must not write it again.
+        :meth:`already_done` and must not write it again. ``data`` (small JSON values, e.g.
+        ``{"executionId": ...}``) is stored with the event for a resumed run's :attr:`earlier`;
+        its strings are redacted like ``message``.
+
+        Raises :class:`~promoter.ledger.LeaseLost` when the run lost its target's lock — and
+        again at every later call of any thread, so that no worker carries on.
         """
         event = ObjectProgress(
             stage=stage,
@@ -432,12 +502,24 @@ class RunContext:
             key=key,
             status=ObjectStatus(status),
             message=self.secrets.redact(message) if message else None,
+            data={
+                name: self.secrets.redact(value) if isinstance(value, str) else value
+                for name, value in (data or {}).items()
+            },
         )
         with self._lock:
+            if self._stopped is not None:
+                # A copy: one exception object raised in several threads would mix tracebacks.
+                raise type(self._stopped)(self._stopped.message, hint=self._stopped.hint)
             if event.status is ObjectStatus.DONE:
                 self.completed.add((stage, kind, key))
             if self._sink is not None:
                 self._sink(self, event)
+
+    def _refuse_progress(self, lost: LeaseLost) -> None:
+        """From now on, :meth:`progress` raises ``lost`` at once, in every thread (the engine calls
+        this when the ledger refused an event: the run lost its lock)."""
+        self._stopped = lost
 
     def already_done(self, stage: str, kind: str, key: str) -> bool:
         """Whether an earlier attempt of this run (or this one) finished this object."""

@@ -113,7 +113,8 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
     estate.pipeline()
     ledger = estate.ledger()
     ledger._db.execute(
-        "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO locks (target, run_id, owner, host, pid, acquired_at, expires_at)"
+        " VALUES (?,?,?,?,?,?,?)",
         (
             TARGET,
             "ghost-run",
@@ -136,7 +137,8 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
         assert events[0] == ("taken-over", "ghost-run")
         # and a lock that is not stale yet is forced open with `promoter unlock`, recorded
         ledger._db.execute(
-            "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO locks (target, run_id, owner, host, pid, acquired_at, expires_at)"
+            " VALUES (?,?,?,?,?,?,?)",
             (
                 TARGET,
                 "ghost-2",
@@ -149,7 +151,11 @@ def test_a_stale_lock_is_taken_over_after_its_lease_and_unlock_is_recorded(estat
         )
     finally:
         ledger.close()
-    unlocked = estate.cli("unlock", "test", "--reason", "runner is gone", check=0)
+    # A holder on another host with a valid lease may well be alive: refused (exit 4) unless forced.
+    refused = estate.cli("unlock", "test", "--reason", "runner is gone", check=4)
+    assert "locked by run ghost-2 by bob@ci-runner-7 (pid 4242)" in refused.stderr
+    assert "`promoter show ghost-2`" in refused.stderr and "--force" in refused.stderr
+    unlocked = estate.cli("unlock", "test", "--force", "--reason", "runner is gone", check=0)
     assert f"unlocked {TARGET} (was held by run ghost-2 by bob@ci-runner-7" in unlocked.stdout
     ledger = estate.ledger()
     try:
@@ -288,3 +294,51 @@ def test_plan_json_contains_the_changes(estate: Estate) -> None:
         ("create", "task", "daily_load"),
         ("create", "task", "ledger_sync"),
     ]
+
+
+def test_resume_is_refused_after_a_later_run_changed_the_target(estate: Estate) -> None:
+    """Kill A during apply, promote B (other versions), then `resume A`: refused (exit 2, nothing
+    written) naming B, since A's plan would overwrite B's objects; `--force` resumes anyway."""
+    estate.pipeline(fake={"hold_file": "hold", "hold_after": 1})
+    first = kill_during_apply(estate)
+    source = json.loads(estate.source.read_text())
+    source["task:daily_load"]["version"] = "1.3"
+    source["task:ledger_sync"]["version"] = "3.1"
+    estate.source.write_text(json.dumps(source))
+    later = json.loads(
+        estate.cli("promote", "release.yaml", "--yes", "--output", "json", check=0).stdout
+    )
+    assert later["status"] == "promoted"
+    after_later = estate.target_objects()
+    writes = len(estate.writes())
+
+    refused = estate.cli("resume", first, check=2)
+    assert f"run {later['run_id']} (promoted) changed {TARGET} after run {first}" in refused.stderr
+    assert f"promoter rollback {later['run_id']}" in refused.stderr and "--force" in refused.stderr
+    refused_json = json.loads(estate.cli("resume", first, "--output", "json", check=2).stdout)
+    assert refused_json["type"] == "RunStateError" and refused_json["exit_code"] == 2
+    assert estate.target_objects() == after_later and len(estate.writes()) == writes
+    assert json.loads(estate.cli("show", first, "--output", "json", check=0).stdout)["run"][
+        "status"
+    ] == "interrupted"
+
+    # --force proceeds: A's remaining objects are written over B's (what the refusal warned of).
+    forced = json.loads(
+        estate.cli("resume", first, "--force", "--output", "json", check=0).stdout
+    )
+    assert forced["status"] == "promoted"
+    assert estate.target_objects()["task:ledger_sync"]["version"] == "3.0"
+
+
+def test_data_in_text_output_is_shown_not_obeyed(estate: Estate) -> None:
+    """Escape sequences in data (here a --reason, kept in the ledger) never reach a terminal raw
+    from history, show or promote: they are shown as ``\\x1b``."""
+    estate.pipeline()
+    hostile = "fix\x1b]0;pwned\x07\x1b[8m hidden\u202e"
+    promoted = estate.cli("promote", "release.yaml", "--yes", "--reason", hostile, check=0)
+    history = estate.cli("history", check=0).stdout
+    shown = estate.cli("show", promoted.stdout.split()[1].rstrip(":"), check=0).stdout
+    for text in (promoted.stdout, history, shown):
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "fix\\x1b]0;pwned\\x07\\x1b[8m hidden\\u202e" in history
+    assert "reason: fix\\x1b]0;pwned" in shown

@@ -10,6 +10,7 @@ import pytest
 from promoter.errors import ExitCode, MissingStageError
 from promoter.hookspecs import hookimpl
 from promoter.run import (
+    CheckResult,
     ExportBundle,
     ExportedObject,
     ObjectProgress,
@@ -573,3 +574,95 @@ def test_progress_is_thread_safe(estate: Estate, harness: Harness) -> None:
     assert len(harness.ledger.progress(run.run_id)) == 400
     assert run.already_done("apply", "task", "t7-49")
     assert not run.already_done("verify", "task", "t7-49")
+
+
+def test_a_resumed_stage_reads_what_the_interrupted_attempt_recorded(
+    estate: Estate, harness: Harness
+) -> None:
+    """``run.earlier``: the events of earlier attempts, with their data (e.g. an execution id)."""
+
+    class Starter:
+        """A verify that starts something once per run and takes it up after a crash."""
+
+        name = "starter"
+
+        def __init__(self) -> None:
+            self.started: list[str] = []
+            self.seen: list[tuple[bool, dict[str, Any], str | None, bool]] = []
+
+        @hookimpl
+        def promoter_verify(self, run: RunContext, plan: Plan) -> list[CheckResult]:
+            earlier = run.earlier.data("verify", "job", "smoke").get("executionId")
+            last = run.earlier.last("verify", "job", "smoke")
+            self.seen.append(
+                (
+                    bool(run.earlier),
+                    run.earlier.data("verify", "job", "smoke"),
+                    last.status.value if last else None,
+                    run.earlier.done("apply", "task", "daily_load"),
+                )
+            )
+            if earlier is None:
+                earlier = f"exec-{len(self.started)}"
+                self.started.append(earlier)
+                run.progress("verify", "job", "smoke", "started", data={"executionId": earlier})
+                raise KeyboardInterrupt  # the process stops while the execution runs
+            return [CheckResult(name="smoke", passed=True, details={"executionId": earlier})]
+
+    starter = Starter()
+    path = estate.pipeline()
+    outcome = harness.promote(path, starter)
+    assert outcome.status is RunStatus.INTERRUPTED
+
+    loaded = harness.load(path, starter)
+    engine = harness.engine("resume")
+    record = harness.ledger.get_run(outcome.run_id)
+    run = engine.context(loaded, target="test", options=RunOptions(yes=True), run_id=record.id)
+    resumed = engine.resume(run, record)
+    assert resumed.status is RunStatus.PROMOTED
+    assert starter.started == ["exec-0"]  # started once in all
+    assert resumed.checks[0].details == {"executionId": "exec-0"}
+    assert starter.seen == [
+        (False, {}, None, False),
+        (True, {"executionId": "exec-0"}, "started", True),
+    ]
+    assert run.earlier.of("verify", "job", "smoke")[0].data == {"executionId": "exec-0"}
+
+
+def test_a_run_that_loses_its_lock_stops_with_no_rollback_and_no_more_writes(
+    estate: Estate, harness: Harness
+) -> None:
+    """Forced open mid-apply: the next ledger write raises LeaseLost; the engine does not roll
+    back (the target may be someone else's by now), records nothing, and tells run_finished."""
+    from promoter.ledger import LeaseLost
+
+    recorder = StageRecorder()
+
+    class Operator:
+        name = "operator"
+
+        @hookimpl
+        def promoter_progress(self, run: RunContext, event: ObjectProgress) -> None:
+            if event.stage == "apply" and event.status == "done" and event.key == "warehouse":
+                other = estate.ledger()
+                try:
+                    other.force_unlock("test/Finance", by="ops", reason="stop it")
+                finally:
+                    other.close()
+
+    path = estate.pipeline()
+    loaded = harness.load(path, Operator(), recorder)
+    engine = harness.engine()
+    run = engine.context(loaded, target="test", options=RunOptions(yes=True))
+    with pytest.raises(LeaseLost, match="its lock was removed"):
+        engine.promote(run)
+    # fake_target writes an object, then reports it: the one being written went through
+    assert estate.writes() == ["connection:warehouse", "task:daily_load"]
+    assert "rollback" not in recorder.stages()
+    assert recorder.finished is not None and recorder.finished.status is RunStatus.INTERRUPTED
+    assert recorder.finished.exit_code == ExitCode.INTERRUPTED
+    done = [p.key for p in harness.ledger.progress(run.run_id) if p.status == "done"]
+    assert done == ["warehouse"]  # daily_load's progress was refused
+    assert harness.ledger.document(run.run_id, "outcome") is None
+    with pytest.raises(LeaseLost):  # every later write of the run is refused at once
+        run.progress("apply", "task", "ledger_sync", "done")

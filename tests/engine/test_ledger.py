@@ -51,7 +51,8 @@ def dead_pid() -> int:
 
 def insert_foreign_lock(db: SQLiteLedger, *, expires_in: float, host: str = "ci-runner-7") -> None:
     db._db.execute(
-        "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO locks (target, run_id, owner, host, pid, acquired_at, expires_at)"
+        " VALUES (?,?,?,?,?,?,?)",
         (
             TARGET,
             "other-run",
@@ -159,7 +160,7 @@ def test_force_unlock_is_recorded(ledger: SQLiteLedger) -> None:
     assert ledger.get_lock(TARGET) is None
     forced = ledger.lock_events(TARGET)[-1]
     assert forced["event"] == "forced" and forced["run_id"] == "other-run"
-    assert forced["detail"] == f"unlocked by carol@{HOSTNAME}: runner died"
+    assert forced["detail"] == f"unlocked by carol@{HOSTNAME} while its holder was alive: runner died"
     assert ledger.force_unlock(TARGET, by="carol", reason=None) is None
 
 

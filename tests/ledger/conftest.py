@@ -179,7 +179,8 @@ class SQLiteBackend(Backend):
 
             self._cleanup.append(stop)
         self.execute(
-            "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO locks (target, run_id, owner, host, pid, acquired_at, expires_at)"
+            " VALUES (?,?,?,?,?,?,?)",
             (
                 target,
                 run_id,

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from promoter.errors import LockHeld, RunNotFound
-from promoter.ledger import HOSTNAME, Ledger
+from promoter.ledger import HOSTNAME, LeaseLost, Ledger
 from promoter.run import ObjectProgress, RunStatus, StageOutcome, StageStatus
 
 from .conftest import Backend, run_record
@@ -79,6 +79,18 @@ def test_stage_events_documents_and_progress_round_trip(ledger: Ledger) -> None:
         ("a", "done", None),
         ("b", "failed", "x"),
     ]
+
+
+def test_progress_data_round_trips(ledger: Ledger) -> None:
+    ledger.create_run(run_record("r1"))
+    ledger.add_progress(
+        "r1",
+        ObjectProgress(
+            stage="verify", kind="task", key="a", status="started", data={"executionId": "e-1"}
+        ),
+    )
+    ledger.add_progress("r1", ObjectProgress(stage="verify", kind="task", key="b", status="done"))
+    assert [p.data for p in ledger.progress("r1")] == [{"executionId": "e-1"}, {}]
 
 
 def test_a_second_run_fails_naming_the_holder(backend: Backend, ledger: Ledger) -> None:
@@ -151,12 +163,16 @@ def test_renew_extends_only_the_holders_lease(ledger: Ledger) -> None:
 
 def test_force_unlock_is_recorded(backend: Backend, ledger: Ledger) -> None:
     backend.foreign_lock(TARGET, run_id="other-run", expires_in=600)
+    # The holder (on another host, lease valid) counts as alive: refused unless forced.
+    with pytest.raises(LockHeld, match=r"locked by run other-run by bob@ci-runner-7.* alive"):
+        ledger.force_unlock(TARGET, by="carol", reason="runner died", spare_live=True)
+    assert ledger.get_lock(TARGET) is not None
     previous = ledger.force_unlock(TARGET, by="carol", reason="runner died")
     assert previous is not None and previous.owner == "bob"
     assert ledger.get_lock(TARGET) is None
     forced = ledger.lock_events(TARGET)[-1]
     assert forced["event"] == "forced" and forced["run_id"] == "other-run"
-    assert forced["detail"] == f"unlocked by carol@{HOSTNAME}: runner died"
+    assert forced["detail"] == f"unlocked by carol@{HOSTNAME} while its holder was alive: runner died"
     assert ledger.force_unlock(TARGET, by="carol", reason=None) is None
     # the target is free again
     assert ledger.acquire_lock(TARGET, run_id="r3", owner="carol", lease=60, wait=2).run_id == "r3"
@@ -192,3 +208,74 @@ def test_every_ledger_object_sees_the_same_history(backend: Backend, ledger: Led
         r.model_dump() for r in ledger.list_runs()
     ]
     assert other.get_run("r1").status is RunStatus.PROMOTED
+
+
+# --- fencing: a holder that lost its lock writes nothing more (both backends alike) -------------
+
+
+def writes_of(ledger: Ledger, run_id: str) -> list[object]:
+    """Every write a run can make, as calls (each must be refused once its lock is lost)."""
+    progress = ObjectProgress(stage="apply", kind="task", key="a", status="done")
+    stage = StageOutcome(stage="apply", status=StageStatus.OK)
+    return [
+        lambda: ledger.add_progress(run_id, progress),
+        lambda: ledger.set_status(run_id, RunStatus.PROMOTED, exit_code=0, message="too late"),
+        lambda: ledger.add_stage_event(run_id, "finished", stage),
+        lambda: ledger.save_document(run_id, "outcome", "{}"),
+    ]
+
+
+def test_unlock_refuses_a_live_holder_and_a_forced_one_writes_nothing_more(
+    backend: Backend, ledger: Ledger
+) -> None:
+    holder = ledger.acquire_lock(TARGET, run_id="r1", owner="alice", lease=60, wait=0)
+    assert holder.epoch is not None and holder.epoch > 0
+    ledger.create_run(run_record("r1"))
+    operator = backend.open()
+    with pytest.raises(LockHeld, match=r"locked by run r1 by alice@.* and it is alive") as info:
+        operator.force_unlock(TARGET, by="carol", reason="looks stuck", spare_live=True)
+    assert "promoter show r1" in str(info.value) and "--force" in str(info.value)
+    ledger.add_progress("r1", ObjectProgress(stage="apply", kind="task", key="x", status="done"))
+
+    previous = operator.force_unlock(TARGET, by="carol", reason="stop it")
+    assert previous is not None and previous.epoch == holder.epoch
+    for write in writes_of(ledger, "r1"):
+        with pytest.raises(LeaseLost, match="lost the lock of target test/Finance: its lock was"):
+            write()  # type: ignore[operator]
+    assert [p.key for p in ledger.progress("r1")] == ["x"]  # nothing more was written
+    assert ledger.get_run("r1").status is RunStatus.RUNNING
+    assert not ledger.renew_lock(TARGET, run_id="r1", lease=60)
+    forced = operator.lock_events(TARGET)[-1]
+    assert forced["detail"] == f"unlocked by carol@{HOSTNAME} while its holder was alive: stop it"
+
+
+def test_a_taken_over_holder_writes_nothing_more(backend: Backend, ledger: Ledger) -> None:
+    first = ledger.acquire_lock(TARGET, run_id="r1", owner="alice", lease=0.3, wait=0)
+    ledger.create_run(run_record("r1"))
+    time.sleep(0.5)  # alice's lease lapses (a frozen process)
+    other = backend.open()
+    taken = other.acquire_lock(TARGET, run_id="r2", owner="bob", lease=60, wait=5)
+    assert taken.epoch is not None and first.epoch is not None and taken.epoch > first.epoch
+    with pytest.raises(LeaseLost, match="the lock was taken over: now run r2 by bob@"):
+        ledger.add_progress("r1", ObjectProgress(stage="apply", kind="task", key="a", status="done"))
+    assert ledger.progress("r1") == []
+    ledger.release_lock(TARGET, run_id="r1")  # leaves bob's lock alone
+    assert other.get_lock(TARGET) is not None
+
+
+def test_a_lapsed_lease_stops_its_holder_even_if_nobody_took_it(ledger: Ledger) -> None:
+    ledger.acquire_lock(TARGET, run_id="r1", owner="alice", lease=0.3, wait=0)
+    ledger.create_run(run_record("r1"))
+    time.sleep(0.5)
+    with pytest.raises(LeaseLost, match="lease expired"):
+        ledger.save_document("r1", "plan", "{}")
+    assert ledger.document("r1", "plan") is None
+    assert not ledger.renew_lock(TARGET, run_id="r1", lease=60)
+
+
+def test_every_acquisition_gets_a_new_epoch(ledger: Ledger) -> None:
+    epochs = []
+    for run_id in ("r1", "r2", "r2"):
+        epochs.append(ledger.acquire_lock(TARGET, run_id=run_id, owner="a", lease=60, wait=0).epoch)
+        ledger.release_lock(TARGET, run_id=run_id)
+    assert epochs == sorted(set(epochs)) and len(epochs) == 3

@@ -63,7 +63,7 @@ def test_a_fresh_database_is_migrated_once_even_by_runners_starting_together(
         thread.join()
     assert not errors
     try:
-        assert sorted(len(ledger.applied_migrations) for ledger in opened) == [0, 0, 0, 2]
+        assert sorted(len(ledger.applied_migrations) for ledger in opened) == [0, 0, 0, len(MIGRATIONS)]
         assert sql(postgres_url, "SELECT version FROM schema_migrations ORDER BY version") == [
             (m.version,) for m in MIGRATIONS
         ]
@@ -91,9 +91,9 @@ def test_an_older_schema_is_upgraded_and_its_history_kept(postgres_url: str) -> 
         PostgresLedger(postgres_url, migrate=False)
     ledger = PostgresLedger(postgres_url)
     try:
-        assert [m.version for m in ledger.applied_migrations] == [2]
-        assert ledger.schema_version() == 2
-        assert [m["version"] for m in ledger.migrations()] == [1, 2]
+        assert [m.version for m in ledger.applied_migrations] == [2, 3]
+        assert ledger.schema_version() == 3
+        assert [m["version"] for m in ledger.migrations()] == [1, 2, 3]
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             sql(postgres_url, "UPDATE runs SET reason = 'not any more'")
     finally:

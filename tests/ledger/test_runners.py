@@ -140,7 +140,10 @@ def test_a_runner_that_lost_its_lock_stops_before_its_next_write(runners: Runner
         wait_for(lambda: runners.writes() != [], what="the first runner's first write")
         run_id = ledger.list_runs(limit=1)[0].id
         # An operator forces the lock open (the runner looked dead); another run takes it.
-        runners.run("unlock", "test", "--reason", "looked stuck")
+        refused = runners.run("unlock", "test", "--reason", "looked stuck", check=4)
+        assert f"locked by run {run_id} by runner@" in refused.stderr
+        assert f"promoter show {run_id}" in refused.stderr
+        runners.run("unlock", "test", "--force", "--reason", "looked stuck")
         taken = ledger.acquire_lock(TARGET, run_id="other", owner="ops", lease=60, wait=5)
         hold.unlink()
         out, err = first.communicate(timeout=60)

@@ -121,12 +121,12 @@ def test_import_is_all_or_nothing_and_names_the_bad_line(
 def test_migrate_reports_the_schema(runners: Runners, postgres_url: str) -> None:
     first = promoter(runners, "ledger", "migrate", "--ledger", postgres_url, "--output", "json")
     document = json.loads(first)
-    assert document["backend"] == "postgresql" and document["version"] == 2
-    assert [m["version"] for m in document["applied"]] == [1, 2]
+    assert document["backend"] == "postgresql" and document["version"] == 3
+    assert [m["version"] for m in document["applied"]] == [1, 2, 3]
     again = promoter(runners, "ledger", "migrate", "--ledger", postgres_url)
-    assert "the ledger is up to date (schema version 2)" in again
+    assert "the ledger is up to date (schema version 3)" in again
     sqlite = promoter(runners, "ledger", "migrate", "--ledger", str(runners.root / "l.db"))
-    assert "nothing to migrate" in sqlite
+    assert "up to date (schema version 1); nothing to migrate" in sqlite
 
 
 def test_lock_events_with_one_time_stamp_are_all_kept(backend: Backend, ledger: Ledger) -> None:

@@ -166,7 +166,8 @@ def test_a_crashed_holders_lease_expires_and_is_taken_over(tmp_path: Path) -> No
         lease = 120.0
         with sqlite3.connect(bench.ledger_path) as db:
             db.execute(
-                "INSERT INTO locks VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO locks (target, run_id, owner, host, pid, acquired_at, expires_at)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (
                     "test/Finance",
                     "20260101-000000-dead00",
