@@ -12,6 +12,9 @@ Every promoter step runs the real command line (``python -m promoter.cli ...``) 
 over real HTTP, exactly as a user or CI job would. Run it with ``python -m promoter.demo``
 (``--workdir DIR`` keeps the ledger, the sandbox state and the reports in ``DIR``).
 Exit 0 when every step ended as the demo expects.
+
+What the demo prints itself (versions read from the sandbox, paths, titles) goes through
+:func:`promoter.terminal.printable_markup`: data is shown, never taken for markup or an escape.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from promoter.sandbox import Sandbox, SandboxSettings
 from promoter.stages.console import is_plain, make_console
 from promoter.talend.client import TalendClient
+from promoter.terminal import printable_markup
 
 REPO = Path(__file__).resolve().parent.parent
 PIPELINE = "pipelines/release.yaml"
@@ -88,14 +91,16 @@ class Demo:
         """A numbered heading, and what the step does and why."""
         self.number += 1
         self.console.print()
-        self.console.rule(f"[bold]Step {self.number}: {escape(title)}[/bold]", align="left")
+        self.console.rule(
+            f"[bold]Step {self.number}: {printable_markup(title)}[/bold]", align="left"
+        )
         for line in why:
-            self.console.print(escape(line))
+            self.console.print(printable_markup(line))
 
     def promoter(self, title: str, *args: str, expected: int = 0) -> Step:
         """Run ``promoter ARGS`` as a user would; its output goes straight to the terminal."""
         shown = " ".join(f"'{a}'" if " " in a else a for a in args)
-        self.console.print(f"\n[bold cyan]$ promoter {escape(shown)}[/bold cyan]")
+        self.console.print(f"\n[bold cyan]$ promoter {printable_markup(shown)}[/bold cyan]")
         sys.stdout.flush()
         sys.stderr.flush()
         started = time.monotonic()
@@ -139,7 +144,9 @@ def versions_table(versions: dict[str, dict[str, str]], plain: bool) -> Table:
     for environment in ENVIRONMENTS:
         table.add_column(environment)
     for name, per_env in versions.items():
-        table.add_row(name, *(per_env.get(e, "-") for e in ENVIRONMENTS))
+        table.add_row(
+            printable_markup(name), *(printable_markup(per_env.get(e, "-")) for e in ENVIRONMENTS)
+        )
     return table
 
 
@@ -169,8 +176,9 @@ def run_demo(console: Console, workdir: Path) -> int:
             console.print(
                 "Every promoter command below gets the sandbox from TALEND_API_URL and\n"
                 "TALEND_ACCESS_TOKEN, exactly as it would get Talend Cloud; the ledger of runs is\n"
-                f"PROMOTER_LEDGER={workdir / 'ledger.db'}; the database password the tasks need is\n"
-                "the demo value of FINANCE_DB_PASSWORD (a secret: never shown, only fingerprinted)."
+                f"PROMOTER_LEDGER={printable_markup(workdir / 'ledger.db')}; the database password "
+                "the tasks need is\nthe demo value of FINANCE_DB_PASSWORD (a secret: never shown, "
+                "only fingerprinted)."
             )
 
             demo.heading(
@@ -236,10 +244,11 @@ def run_demo(console: Console, workdir: Path) -> int:
     console.print()
     console.rule("[bold]Sandbox stopped[/bold]", align="left")
     ok = all(step.as_expected for step in demo.steps)
-    console.print(f"{requests} API requests served. Work dir: {workdir}")
+    console.print(f"{requests} API requests served. Work dir: {printable_markup(workdir)}")
     console.print("Reports of each run (open report.html in a browser):")
     for target in ("test", "prod"):
-        console.print(f"  {reports / target}/  run.json  junit.xml  summary.md  report.html")
+        where = printable_markup(reports / target)
+        console.print(f"  {where}/  run.json  junit.xml  summary.md  report.html")
     console.print(
         "Next: docs/getting-started.md - your own sandbox (`promoter sandbox serve`), `promoter plan`,\n"
         "`promoter show RUN`, `promoter runs`, `promoter logs EXECUTION` and `promoter init`."
@@ -250,7 +259,8 @@ def run_demo(console: Console, workdir: Path) -> int:
     for step in demo.steps:
         if not step.as_expected:
             console.print(
-                f"[bold red]{step.title}: exit {step.exit_code}, expected {step.expected}[/bold red]"
+                f"[bold red]{printable_markup(step.title)}: exit {step.exit_code}, "
+                f"expected {step.expected}[/bold red]"
             )
     return 1
 

@@ -13,6 +13,10 @@ after it:
     keeps lines at or above a level; ``--follow`` keeps reading while the execution runs and exits
     with its outcome (0 successful, 1 otherwise).
 
+Log lines, task names and every other value read from Talend are data: in text output they go
+through :func:`promoter.terminal.printable`, so an escape sequence in a log line is shown, not
+sent to the terminal. ``--output json`` is escaped by the JSON encoder.
+
 Both reach Talend Cloud like a promotion does (:func:`promoter.stages.session.make_client`):
 ``TALEND_API_URL`` or ``TALEND_REGION``, and ``TALEND_ACCESS_TOKEN`` or ``TALEND_CLIENT_ID`` +
 ``TALEND_CLIENT_SECRET``.
@@ -29,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from promoter.terminal import printable, printable_markup
 
 if TYPE_CHECKING:
     from promoter.talend.client import TalendClient
@@ -121,7 +127,9 @@ class ExecutionFinder:
 
         found = self.client.environments.get_by_name(name)
         if found is None:
-            known = ", ".join(e.name for e in self.client.environments.list())
+            known = ", ".join(
+                printable(e.name, one_line=True) for e in self.client.environments.list()
+            )
             raise ConfigurationError(f"no environment {name!r}", hint=f"environments: {known}")
         return found.id
 
@@ -333,7 +341,6 @@ def runs(
 
 def _print_runs(rows: list[dict[str, Any]], begin: datetime, end: datetime | None) -> None:
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
 
     from promoter.stages.console import is_plain, make_console
@@ -362,9 +369,9 @@ def _print_runs(rows: list[dict[str, Any]], begin: datetime, end: datetime | Non
             else ("yellow" if row["status"] in ("dispatching", "executing") else "red")
         )
         table.add_row(
-            row["execution_id"],
-            escape(row["task"]),
-            f"[{style}]{row['status']}[/{style}]",
+            printable_markup(row["execution_id"]),
+            printable_markup(row["task"]),
+            f"[{style}]{printable_markup(row['status'])}[/{style}]",
             row["triggered_at"] or "-",
             f"{row['duration']:.1f}s" if row["duration"] is not None else "-",
             "-" if row["processed_rows"] is None else str(row["processed_rows"]),
@@ -384,14 +391,25 @@ def _print_runs(rows: list[dict[str, Any]], begin: datetime, end: datetime | Non
 # --- promoter logs --------------------------------------------------------------------------------
 
 
+LOG_CONTINUATION = "\n    "
+"""What starts the second and later lines of a multi-line log message (a stack trace)."""
+
+
 def format_line(entry: LogEntry) -> str:
-    """One log line: UTC time, severity, message."""
+    """One log line: UTC time, severity, message.
+
+    The message is data from Talend, shown through :func:`~promoter.terminal.printable`: its
+    escape sequences are shown, not obeyed. A multi-line message (a stack trace) keeps its lines,
+    indented: none of them can pass for a line of the log, which all start with a time.
+    """
     when = (
         datetime.fromtimestamp(entry.log_timestamp / 1000, UTC).isoformat(timespec="milliseconds")
         if entry.log_timestamp is not None
         else "-"
     ).replace("+00:00", "Z")
-    return f"{when} {(entry.severity or '-'):<5} {entry.log_message or ''}"
+    severity = printable(entry.severity or "-", one_line=True)
+    message = printable(entry.log_message or "").replace("\n", LOG_CONTINUATION)
+    return f"{when} {severity:<5} {message}"
 
 
 class LogReader:
@@ -501,12 +519,15 @@ def logs(
                 emit()  # lines written between the status read and the last page
                 break
             if time.monotonic() > deadline:
-                click.echo(
-                    f"still {execution.status} after {timeout:.0f}s; stopped following", err=True
-                )
+                status = printable(execution.status, one_line=True)
+                click.echo(f"still {status} after {timeout:.0f}s; stopped following", err=True)
                 raise click.exceptions.Exit(1)
             time.sleep(poll)
-    click.echo(f"execution {execution_id}: {execution.status}", err=True)
+    click.echo(
+        f"execution {printable(execution_id, one_line=True)}: "
+        f"{printable(execution.status, one_line=True)}",
+        err=True,
+    )
     if str(execution.status) != "execution_successful":
         raise click.exceptions.Exit(1)
 

@@ -4,6 +4,10 @@ Registered lazily in :data:`promoter.cli.COMMANDS`. Both talk to Talend Cloud as
 ``promoter diff`` with the environment's settings (``TALEND_API_URL`` or ``TALEND_REGION``,
 ``TALEND_ACCESS_TOKEN`` or ``TALEND_CLIENT_ID`` + ``TALEND_CLIENT_SECRET``), ``promoter export``
 through the pipeline's export stage (its ``talend:`` section first, then the environment).
+
+Names and values read from Talend are data: the text output shows them through
+:func:`promoter.terminal.printable` (escape sequences shown, not obeyed), and JSON documents go
+through :func:`promoter.terminal.printable_json`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from promoter.commands import (
     output_option,
     pipeline_options,
 )
+from promoter.terminal import printable, printable_json, printable_markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,12 +42,16 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)
+        return printable(value, one_line=True)
+    return printable(json.dumps(value, sort_keys=True), one_line=True)
+
+
+def _name(value: object) -> str:
+    return printable(value, one_line=True)
 
 
 def drift_rows(report: DriftReport, workspace: str) -> list[tuple[str, str, str, str, str]]:
-    """``(kind, name, field, from value, to value)`` rows of one workspace's drift."""
+    """``(kind, name, field, from value, to value)`` rows of one workspace's drift, printable."""
     rows = []
     for found in next(w for w in report.workspaces if w.workspace == workspace).objects:
         rows.extend(_object_rows(report, found))
@@ -50,18 +59,18 @@ def drift_rows(report: DriftReport, workspace: str) -> list[tuple[str, str, str,
 
 
 def _object_rows(report: DriftReport, found: ObjectDrift) -> list[tuple[str, str, str, str, str]]:
+    kind, key = _name(found.kind), _name(found.key)
     if found.state == "only-from":
-        return [(found.kind, found.key, f"(only in {report.from_environment})", "present", "-")]
+        return [(kind, key, f"(only in {_name(report.from_environment)})", "present", "-")]
     if found.state == "only-to":
-        return [(found.kind, found.key, f"(only in {report.to_environment})", "-", "present")]
+        return [(kind, key, f"(only in {_name(report.to_environment)})", "-", "present")]
     return [
-        (found.kind, found.key, f.path, _cell(f.from_value), _cell(f.to_value))
-        for f in found.fields
+        (kind, key, _name(f.path), _cell(f.from_value), _cell(f.to_value)) for f in found.fields
     ]
 
 
 def _headline(report: DriftReport) -> str:
-    pair = f"{report.from_environment} -> {report.to_environment}"
+    pair = f"{_name(report.from_environment)} -> {_name(report.to_environment)}"
     if not report.has_drift:
         count = len(report.workspaces)
         return f"{pair}: no drift ({count} workspace(s) compared)"
@@ -71,23 +80,24 @@ def _headline(report: DriftReport) -> str:
 
 def _one_sided(report: DriftReport, state: str) -> str:
     side = report.from_environment if state == "only-from" else report.to_environment
-    return f"the workspace exists only in {side}"
+    return f"the workspace exists only in {_name(side)}"
 
 
 def format_drift(report: DriftReport) -> str:
     """The drift as plain text: a headline, then an aligned table per workspace."""
     lines = [_headline(report)]
-    header = ("KIND", "NAME", "FIELD", report.from_environment, report.to_environment)
+    header = ("KIND", "NAME", "FIELD", _name(report.from_environment), _name(report.to_environment))
     for workspace in report.workspaces:
+        name = _name(workspace.workspace)
         if workspace.state != "compared":
-            lines.append(f"{workspace.workspace}: {_one_sided(report, workspace.state)}")
+            lines.append(f"{name}: {_one_sided(report, workspace.state)}")
             continue
         if not workspace.objects:
-            lines.append(f"{workspace.workspace}: no drift")
+            lines.append(f"{name}: no drift")
             continue
         rows = [header, *drift_rows(report, workspace.workspace)]
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines.append(f"{workspace.workspace}:")
+        lines.append(f"{name}:")
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
             lines.append("  " + "  ".join([*cells, row[4]]).rstrip())
@@ -95,22 +105,25 @@ def format_drift(report: DriftReport) -> str:
 
 
 def print_drift_table(report: DriftReport, console: Console) -> None:
-    """The drift as rich tables (for a terminal)."""
+    """The drift as rich tables (for a terminal); every name and value is markup-escaped text."""
+    from rich.markup import escape
     from rich.table import Table
 
-    console.print(_headline(report), style="bold" if report.has_drift else "green")
+    style = "bold" if report.has_drift else "green"
+    console.print(escape(_headline(report)), style=style)
     for workspace in report.workspaces:
+        name = printable_markup(workspace.workspace)
         if workspace.state != "compared":
-            console.print(f"{workspace.workspace}: {_one_sided(report, workspace.state)}")
+            console.print(f"{name}: {escape(_one_sided(report, workspace.state))}")
             continue
         if not workspace.objects:
-            console.print(f"{workspace.workspace}: no drift", style="green")
+            console.print(f"{name}: no drift", style="green")
             continue
-        table = Table(title=workspace.workspace, title_justify="left")
+        table = Table(title=name, title_justify="left")
         for column in ("kind", "name", "field", report.from_environment, report.to_environment):
-            table.add_column(column, overflow="fold")
+            table.add_column(printable_markup(column), overflow="fold")
         for row in drift_rows(report, workspace.workspace):
-            table.add_row(*row)
+            table.add_row(*(escape(cell) for cell in row))  # cells are printable already
         console.print(table)
 
 
@@ -145,7 +158,7 @@ def diff(
     finally:
         client.close()
     if output == "json":
-        click.echo(report.model_dump_json(by_alias=True, indent=2))
+        click.echo(printable_json(report.model_dump_json(by_alias=True, indent=2)))
     elif sys.stdout.isatty():
         from rich.console import Console
 
@@ -231,14 +244,18 @@ def export(
             session.client.close()
     if not isinstance(result, ExportBundle):
         raise StageError("export", None, f"the export returned {type(result).__name__}")
-    document = run.secrets.redact(result.model_dump_json(indent=2))
+    document = printable_json(run.secrets.redact(result.model_dump_json(indent=2)))
     if out is None:
         click.echo(document)
         return
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document + "\n", encoding="utf-8")
-    click.echo(f"exported {len(result.objects)} object(s) from {result.source} to {path}", err=True)
+    click.echo(
+        f"exported {len(result.objects)} object(s) from {printable(result.source, one_line=True)} "
+        f"to {printable(path, one_line=True)}",
+        err=True,
+    )
 
 
 __all__ = ["diff", "export"]

@@ -10,6 +10,10 @@ In a terminal the output is rich (colours, live progress bars). Without a termin
 or with ``NO_COLOR`` set, or ``TERM=dumb``, it is plain text with no escape codes, and progress is
 one line per finished object. ``PROMOTER_CONSOLE=plain|rich`` forces one or the other.
 
+Every piece of data shown (names, values, messages from Talend or the pipeline file) goes through
+:func:`promoter.terminal.printable_markup`: an escape sequence in a value is shown, not obeyed, in
+both forms. A report that could not be written ends the output with a warning naming why.
+
 Standard output stays free for ``--output json``. Disable this plugin with
 ``PROMOTER_DISABLE_PLUGINS=console``.
 """
@@ -26,7 +30,6 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -48,7 +51,9 @@ from promoter.run import (
     RunContext,
     RunOutcome,
     StageOutcome,
+    StageStatus,
 )
+from promoter.terminal import printable, printable_markup
 
 CONSOLE_ENV = "PROMOTER_CONSOLE"
 SECRET_FINGERPRINT = "secret:sha256:"
@@ -113,33 +118,35 @@ def is_plain(console: Console) -> bool:
 
 
 def show_value(value: Any) -> str:
-    """A field value for the plan table: short, one line, secrets as ``(secret)``."""
+    """A field value for the plan table: short, one line, printable, secrets as ``(secret)``."""
     if isinstance(value, str) and value.startswith(SECRET_FINGERPRINT):
         return "(secret)"
     if value is None:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    text = text.replace("\n", " ")
+    # Escaped before it is cut: the cut cannot leave half of a control sequence.
+    text = printable(text, one_line=True)
     return text if len(text) <= MAX_VALUE_WIDTH else text[: MAX_VALUE_WIDTH - 1] + "…"
 
 
 def describe_field(change: Change, index: int) -> str:
-    """One changed field: ``path: before -> after``, or ``path: (secret changed)``."""
+    """One changed field, printable: ``path: before -> after``, or ``path: (secret changed)``."""
     f = change.fields[index]
+    path = printable(f.path, one_line=True)
     secret = any(
         isinstance(v, str) and v.startswith(SECRET_FINGERPRINT) for v in (f.before, f.after)
     )
     if secret:
-        return f"{f.path}: (secret changed)"
+        return f"{path}: (secret changed)"
     if change.action is ChangeAction.CREATE or f.before is None:
-        return f"{f.path}: {show_value(f.after)}"
-    return f"{f.path}: {show_value(f.before)} -> {show_value(f.after)}"
+        return f"{path}: {show_value(f.after)}"
+    return f"{path}: {show_value(f.before)} -> {show_value(f.after)}"
 
 
 def plan_title(plan: Plan) -> str:
     """The plan table's heading: the target and the counts per action."""
     counts = ", ".join(f"{n} {a}" for a, n in plan.summary().items() if n) or "nothing"
-    return f"[bold]Plan for {escape(plan.target.key)}[/bold]: {counts}"
+    return f"[bold]Plan for {printable_markup(plan.target.key)}[/bold]: {counts}"
 
 
 def plan_table(plan: Plan, *, plain: bool) -> Table:
@@ -161,10 +168,12 @@ def plan_table(plan: Plan, *, plain: bool) -> Table:
             continue
         for change in changes:
             style = _ACTION_STYLES[action]
-            fields = "\n".join(escape(describe_field(change, i)) for i in range(len(change.fields)))
+            fields = "\n".join(
+                printable_markup(describe_field(change, i)) for i in range(len(change.fields))
+            )
             table.add_row(
                 f"[{style}]{action.value}[/{style}]",
-                escape(f"{change.kind}:{change.key}"),
+                printable_markup(f"{change.kind}:{change.key}"),
                 fields or ("[dim]-[/dim]" if action is not ChangeAction.UNCHANGED else ""),
             )
     return table
@@ -216,8 +225,9 @@ def promoter_run_started(run: RunContext) -> None:
     )
     reason = f" - reason: {run.reason}" if run.reason else ""
     v.console.print(
-        f"[bold]{verb} {escape(run.pipeline.name)}[/bold] "
-        f"({escape(run.source.key)} -> {escape(run.target.key)}), run {run.run_id}{escape(reason)}"
+        f"[bold]{verb} {printable_markup(run.pipeline.name)}[/bold] "
+        f"({printable_markup(run.source.key)} -> {printable_markup(run.target.key)}), "
+        f"run {printable_markup(run.run_id)}{printable_markup(reason)}"
     )
 
 
@@ -269,7 +279,8 @@ def promoter_progress(run: RunContext, event: ObjectProgress) -> None:
             return
         detail = f" - {event.message}" if event.message else ""
         mark = "FAILED" if event.status is ObjectStatus.FAILED else event.status.value
-        v.console.print(f"    {event.stage:<8} {escape(name)}: {mark}{escape(detail)}")
+        stage = printable_markup(f"{event.stage:<8}")
+        v.console.print(f"    {stage} {printable_markup(name)}: {mark}{printable_markup(detail)}")
         return
     try:
         _advance(v, event, name)
@@ -286,18 +297,20 @@ def _advance(v: RunView, event: ObjectProgress, name: str) -> None:
         key = (event.kind, event.key)
         task = v.tasks.get(key)
         if task is None:
-            task = progress.add_task(f"  {escape(name)}", total=1)
+            task = progress.add_task(f"  {printable_markup(name)}", total=1)
             v.tasks[key] = task
             if v.overall is not None and not v.total_known:
                 progress.update(v.overall, total=len(v.tasks))
         if event.status is ObjectStatus.STARTED:
             return
         style = "red" if event.status is ObjectStatus.FAILED else "green"
-        detail = f" [dim]{escape(event.message)}[/dim]" if event.message else ""
+        detail = f" [dim]{printable_markup(event.message)}[/dim]" if event.message else ""
         progress.update(
             task,
             completed=1,
-            description=f"  [{style}]{escape(name)}[/{style}] {event.status.value}{detail}",
+            description=(
+                f"  [{style}]{printable_markup(name)}[/{style}] {event.status.value}{detail}"
+            ),
         )
         if v.overall is not None:
             progress.advance(v.overall)
@@ -312,13 +325,26 @@ def promoter_after_stage(run: RunContext, stage: str, outcome: StageOutcome) -> 
     if stage == "verify" and status == "ok" and v.failed_checks:
         status = f"failed ({v.failed_checks} check(s))"
     style = _STYLES.get(status.split(" ")[0], "")
-    who = f" [dim]\\[{escape(outcome.plugin)}][/dim]" if outcome.plugin else ""
-    v.console.print(f"  {stage:<9} [{style}]{status}[/{style}] ({outcome.duration:.2f}s){who}")
+    who = f" [dim]\\[{printable_markup(outcome.plugin)}][/dim]" if outcome.plugin else ""
+    shown = printable_markup(f"{stage:<9}")
+    v.console.print(f"  {shown} [{style}]{status}[/{style}] ({outcome.duration:.2f}s){who}")
     for message in outcome.messages:
-        v.console.print(f"            {escape(message)}")
+        print_message(v.console, message, indent=12)
     if stage == "plan" and v.plan is not None and outcome.status.value == "ok":
         v.console.print(plan_title(v.plan))
         v.console.print(plan_table(v.plan, plain=v.plain))
+
+
+def print_message(console: Console, message: str, *, indent: int) -> None:
+    """A message (from a stage, Talend, a plugin), printable, each of its lines indented: a line
+    of a message cannot pass for one of promoter's own."""
+    for line in printable(message).split("\n"):
+        console.print(" " * indent + printable_markup(line))
+
+
+def indented_markup(message: str, indent: int) -> str:
+    """A message for rich markup, printable, its second and later lines (a hint) indented."""
+    return printable_markup(message, one_line=False).replace("\n", "\n" + " " * indent)
 
 
 def summary_table(outcome: RunOutcome, *, plain: bool) -> Table:
@@ -336,7 +362,9 @@ def summary_table(outcome: RunOutcome, *, plain: bool) -> Table:
         if s.stage == "verify" and status == "ok" and failed_checks:
             status = f"failed ({failed_checks} check(s))"
         style = _STYLES.get(status.split(" ")[0], "")
-        table.add_row(s.stage, f"[{style}]{status}[/{style}]", f"{s.duration:.2f}s")
+        table.add_row(
+            printable_markup(s.stage), f"[{style}]{status}[/{style}]", f"{s.duration:.2f}s"
+        )
     total = sum(s.duration for s in outcome.stages)
     table.add_row("[bold]total[/bold]", "", f"[bold]{total:.2f}s[/bold]")
     return table
@@ -353,12 +381,35 @@ def promoter_run_finished(run: RunContext, outcome: RunOutcome) -> None:
     if outcome.status.value in ("rolled-back", "blocked"):
         style = "bold yellow"
     v.console.print(
-        f"[{style}]{outcome.status.value}[/{style}]: {escape(outcome.message)} "
+        f"[{style}]{outcome.status.value}[/{style}]: {indented_markup(outcome.message, 2)} "
         f"(exit {outcome.exit_code})"
     )
     files = run.state.get("report_files")
     if isinstance(files, list) and files:
         directory = os.path.dirname(str(files[0]))
-        v.console.print(
-            f"reports: {escape(directory)}/ ({', '.join(os.path.basename(str(f)) for f in files)})"
-        )
+        names = ", ".join(os.path.basename(str(f)) for f in files)
+        v.console.print(f"reports: {printable_markup(directory)}/ ({printable_markup(names)})")
+    for failed in failed_reports(outcome):
+        warn_report_failed(v.console, failed, outcome)
+
+
+def failed_reports(outcome: RunOutcome) -> list[StageOutcome]:
+    """The report stages of ``outcome`` that failed (a report plugin raised)."""
+    return [
+        s
+        for s in outcome.stages
+        if s.stage == "report" and s.status in (StageStatus.FAILED, StageStatus.INTERRUPTED)
+    ]
+
+
+def warn_report_failed(console: Console, stage: StageOutcome, outcome: RunOutcome) -> None:
+    """The closing warning of a run whose reports failed: what failed, why, and that the exit code
+    is still the promotion's (a CI job missing its junit.xml learns why from its log)."""
+    who = f" (plugin {stage.plugin})" if stage.plugin else ""
+    console.print(
+        f"[bold yellow]warning:[/bold yellow] the report stage failed{printable_markup(who)}; "
+        "report files may be missing or incomplete. The exit code "
+        f"({outcome.exit_code}) is the run's own: a report does not change it. Why:"
+    )
+    for message in stage.messages or ["(no message)"]:
+        print_message(console, message, indent=2)

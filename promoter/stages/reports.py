@@ -8,6 +8,12 @@ Where the files go:
 - otherwise the pipeline's ``reports:`` section: the formats listed in ``reports.formats``, in
   ``<reports.dir>/<run id>/`` (relative to the working directory), one directory per run.
 
+A directory from the command line is the user's choice. One from the pipeline file — written by
+whoever can open a pull request — must stay under the working directory: its real path (symlinks
+resolved) is checked when the files are written, and a directory outside is refused. A report that
+cannot be written fails the report stage (recorded in the run's stages, shown by the console) but
+does not change the run's exit code: the promotion itself is what the code reports.
+
 When ``GITHUB_STEP_SUMMARY`` is set (GitHub Actions), ``summary.md`` is also appended to it.
 
 Every report is built from one document, :func:`build_document` — ``run.json``, whose versioned
@@ -18,6 +24,7 @@ Disable the plugin with ``PROMOTER_DISABLE_PLUGINS=reports``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,8 +38,10 @@ from xml.etree import ElementTree
 
 import click
 
+from promoter.errors import PromoterError
 from promoter.hookspecs import hookimpl
 from promoter.run import ObjectProgress, Plan, RunContext, RunOutcome
+from promoter.terminal import printable, printable_json
 
 SCHEMA_VERSION = 1
 """The version of ``run.json``; a change that breaks readers bumps it (``run-v2.json``)."""
@@ -54,6 +63,22 @@ FILES: dict[str, str] = {
 
 TEMPLATE_NAME = "report.html.j2"
 _STATE_KEY = "reports"
+_OVERRIDE_HINT = (
+    f"or choose the directory on the command line: --report-dir DIR or {REPORT_DIR_ENV}"
+)
+
+
+class ReportError(PromoterError):
+    """Report files could not be written (all, or some: ``written`` lists those that were).
+
+    Raised from the report stage, it fails that stage; the run's outcome and exit code stand.
+    """
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, written: list[Path] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.written = list(written or [])
 
 
 # --- what the run produced, captured from hooks ---------------------------------------------------
@@ -493,21 +518,38 @@ def template_dirs(cwd: Path | None = None) -> list[Path]:
     return [d for d in candidates if (d / TEMPLATE_NAME).is_file()]
 
 
+def _shown(value: Any) -> Any:
+    """What ``{{ value }}`` writes into the page: control characters and direction overrides made
+    visible, as on a terminal (markup the template built itself is left as it is)."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 def render_html(document: dict[str, Any], *, cwd: Path | None = None) -> str:
-    """The run as one self-contained HTML page (``templates/report.html.j2``; no network)."""
+    """The run as one self-contained HTML page (``templates/report.html.j2``; no network).
+
+    The template is rendered in Jinja2's sandbox with autoescaping: it may come from the working
+    directory (``./templates`` overrides the built-in one), and every value in the document is data
+    — a task name or a Talend message is escaped, never markup, never code.
+    """
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     dirs = template_dirs(cwd)
     if not dirs:
         raise FileNotFoundError(
             f"{TEMPLATE_NAME} is missing: reinstall promoter, or put one in ./templates"
         )
-    environment = jinja2.Environment(
+    environment = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     environment.filters["tojson_compact"] = lambda value: json.dumps(value, sort_keys=True)
     return environment.get_template(TEMPLATE_NAME).render(
@@ -516,62 +558,225 @@ def render_html(document: dict[str, Any], *, cwd: Path | None = None) -> str:
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "json": lambda document: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+    # Non-ASCII names stay readable; control and invisible characters are \u escapes.
+    "json": lambda document: (
+        printable_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+    ),
     "junit": render_junit,
     "markdown": render_markdown,
     "html": render_html,
 }
 
 
-def write_reports(
-    directory: Path, document: dict[str, Any], formats: list[str], redact: Callable[[str], str]
-) -> list[Path]:
-    """Write ``formats`` of ``document`` into ``directory``; the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+@dataclass(frozen=True)
+class ReportTarget:
+    """Where a run's report files go, which formats, and the directory they must stay under."""
+
+    directory: Path
+    formats: list[str]
+    confined_to: Path | None = None
+    """The working directory, when ``directory`` comes from the pipeline file; ``None`` when the
+    user chose it on the command line."""
+    setting: str = "--report-dir"
+    """Where ``directory`` was set, for messages."""
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return f"{type(error).__name__}: {error}"
+
+
+def confined(directory: Path, root: Path, *, setting: str) -> Path:
+    """``directory``'s real path (symlinks resolved, relative to ``root``), or :class:`ReportError`
+    when it is not under ``root``'s real path."""
+    try:
+        real_root = root.resolve()
+        real = (root / directory).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ReportError(
+            f"{setting}: {str(directory)!r} cannot be resolved: {_reason(exc)}",
+            hint=f"remove the symlink loop, {_OVERRIDE_HINT}",
+        ) from exc
+    if not real.is_relative_to(real_root):
+        raise ReportError(
+            f"{setting}: {str(directory)!r} leads to {real}, outside the working directory "
+            f"{real_root}; a report directory from the pipeline file must stay under it",
+            hint=f"set {setting} to a relative path with no symlink leading out, {_OVERRIDE_HINT}",
+        )
+    return real
+
+
+def _render_all(
+    document: dict[str, Any], formats: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """``({format: text}, {format: why it failed})``. When a format cannot be rendered, the others
+    say so in their stage list: ``run.json`` readers see the failed report stage."""
+    rendered: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for fmt in formats:
+        try:
+            rendered[fmt] = RENDERERS[fmt](document)
+        except Exception as exc:  # a broken template or renderer must not stop the other formats
+            failed[fmt] = f"{FILES[fmt]} not rendered: {_reason(exc)}"
+    if failed and rendered:
+        noted = dict(document, stages=[*document["stages"], _failed_stage(document, failed)])
+        for fmt in rendered:
+            with contextlib.suppress(Exception):  # rendered once already: keep that, at worst
+                rendered[fmt] = RENDERERS[fmt](noted)
+    return rendered, failed
+
+
+def _failed_stage(document: dict[str, Any], failed: dict[str, str]) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    started = datetime.fromisoformat(document["run"]["started_at"].replace("Z", "+00:00"))
+    return {
+        "stage": "report",
+        "status": "failed",
+        "started_at": _iso(now),
+        "offset": round(max(0.0, (now - started).total_seconds()), 3),
+        "duration": 0.0,
+        "plugin": "reports",
+        "messages": list(failed.values()),
+    }
+
+
+def write_reports(
+    directory: Path,
+    document: dict[str, Any],
+    formats: list[str],
+    redact: Callable[[str], str],
+    *,
+    confined_to: Path | None = None,
+    setting: str = "--report-dir",
+) -> list[Path]:
+    """Write ``formats`` of ``document`` into ``directory``; the paths written.
+
+    With ``confined_to``, ``directory`` and every file must resolve under it (checked before the
+    directory is created, after, and for each file: a symlink cannot lead the files out). Every
+    format is attempted; when any fails, :class:`ReportError` says which and why, and lists the
+    files that were written (as ``directory / name``: the real path is only where they go).
+    """
+    shown = directory
+    if confined_to is not None:
+        directory = confined(directory, confined_to, setting=setting)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(
+            f"cannot create the report directory {shown}: {_reason(exc)}; "
+            "no report file was written",
+            hint=f"make it writable, {_OVERRIDE_HINT}",
+        ) from exc
+    if confined_to is not None:
+        directory = confined(directory, confined_to, setting=setting)
+    rendered, failed = _render_all(document, formats)
+    written: list[Path] = []
+    for fmt, text in rendered.items():
         path = directory / FILES[fmt]
-        path.write_text(redact(RENDERERS[fmt](document)), encoding="utf-8")
-        written.append(path)
+        try:
+            if confined_to is not None:
+                confined(path, confined_to, setting=setting)
+            path.write_text(redact(text), encoding="utf-8")
+        except (OSError, ReportError) as exc:
+            why = exc.message if isinstance(exc, ReportError) else _reason(exc)
+            failed[fmt] = f"{FILES[fmt]} not written: {why}"
+            continue
+        written.append(shown / FILES[fmt])
+    if failed:
+        problems = "; ".join(failed[fmt] for fmt in formats if fmt in failed)
+        done = ", ".join(p.name for p in written) or "none"
+        raise ReportError(
+            f"report files in {shown}: {problems} (written: {done})",
+            hint=f"fix the cause, {_OVERRIDE_HINT}",
+            written=written,
+        )
     return written
 
 
-def report_directory(run: RunContext) -> tuple[Path, list[str]] | None:
-    """Where this run's reports go and which formats, or ``None`` when none are configured."""
+def report_directory(run: RunContext, cwd: Path | None = None) -> ReportTarget | None:
+    """Where this run's reports go and which formats, or ``None`` when none are configured.
+
+    A directory from the command line (``--report-dir``, ``PROMOTER_REPORT_DIR``) is taken as it
+    is; one from the pipeline file must stay under the working directory (``cwd``, default the
+    current one).
+    """
     chosen = run.options.extra.get("report_dir")
     if chosen:
-        return Path(str(chosen)), list(FILES)
+        return ReportTarget(Path(str(chosen)), list(FILES))
     config = run.pipeline.reports
     if not config.formats:
         return None
-    return Path(config.dir) / run.run_id, list(dict.fromkeys(config.formats))
+    return ReportTarget(
+        Path(config.dir) / run.run_id,
+        list(dict.fromkeys(config.formats)),
+        confined_to=cwd or Path.cwd(),
+        setting=f"reports.dir in {run.loaded.display}",
+    )
 
 
 @hookimpl(trylast=True)
 def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
-    """Write the run's report files, and append the summary to ``$GITHUB_STEP_SUMMARY``."""
+    """Write the run's report files, and append the summary to ``$GITHUB_STEP_SUMMARY``.
+
+    Raises :class:`ReportError` when a file could not be written (after trying every one): the
+    engine records the report stage as failed, and the console says why.
+    """
     where = report_directory(run)
     step_summary = os.environ.get(STEP_SUMMARY_ENV)
     if where is None and not step_summary:
         return
     document = build_document(run, outcome)
+    problems: list[ReportError] = []
     if where is not None:
-        directory, formats = where
-        written = write_reports(directory, document, formats, run.secrets.redact)
-        run.state["report_files"] = [str(p) for p in written]
+        try:
+            written = write_reports(
+                where.directory,
+                document,
+                where.formats,
+                run.secrets.redact,
+                confined_to=where.confined_to,
+                setting=where.setting,
+            )
+        except ReportError as error:
+            problems.append(error)
+            written = error.written
+        if written:
+            run.state["report_files"] = [str(p) for p in written]
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as summary:
-            summary.write(run.secrets.redact(render_markdown(document)) + "\n")
+        try:
+            with open(step_summary, "a", encoding="utf-8") as summary:
+                summary.write(run.secrets.redact(render_markdown(document)) + "\n")
+        except OSError as exc:
+            problems.append(
+                ReportError(
+                    f"cannot append the summary to {STEP_SUMMARY_ENV} ({step_summary}): "
+                    f"{_reason(exc)}",
+                    hint=f"check that {STEP_SUMMARY_ENV} names a writable file",
+                )
+            )
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ReportError(
+            "; ".join(p.message for p in problems),
+            hint=" / ".join(p.hint for p in problems if p.hint) or None,
+            written=[path for p in problems for path in p.written],
+        )
 
 
 __all__ = [
     "FILES",
     "SCHEMA_VERSION",
+    "ReportError",
+    "ReportTarget",
     "RunCapture",
     "build_document",
+    "confined",
     "render_html",
     "render_junit",
     "render_markdown",
+    "report_directory",
     "timeline",
     "write_reports",
 ]

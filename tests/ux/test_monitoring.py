@@ -126,6 +126,20 @@ def log_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if re.match(r"^\d{4}-\d\d-\d\dT", line)]
 
 
+def log_requests(sandbox: Sandbox, *, at_least: int) -> list[dict[str, object]]:
+    """The sandbox's requests for log pages, once ``at_least`` are logged (or after 5 s).
+
+    The sandbox logs a request after it has sent the response: the client may have read the last
+    page, and the command may have ended, a moment before that page's request is in the log.
+    """
+    deadline = time.monotonic() + 5
+    while True:
+        pages = [r for r in sandbox.requests() if str(r["path"]).endswith("/logs")]
+        if len(pages) >= at_least or time.monotonic() > deadline:
+            return pages
+        time.sleep(0.02)
+
+
 def test_logs_pages_and_filters_by_severity(executions: Executions) -> None:
     whole = executions.invoke("logs", executions.dev_failed, env=executions.env)
     assert whole.returncode == 0, whole.stderr
@@ -134,7 +148,7 @@ def test_logs_pages_and_filters_by_severity(executions: Executions) -> None:
     executions.sandbox.clear_requests()
     paged = executions.invoke("logs", executions.dev_failed, "--page-size", "2", env=executions.env)
     assert log_lines(paged.stdout) == lines
-    pages = [r for r in executions.sandbox.requests() if r["path"].endswith("/logs")]
+    pages = log_requests(executions.sandbox, at_least=len(lines) // 2)
     assert len(pages) >= len(lines) // 2
     errors = executions.invoke(
         "logs", executions.dev_failed, "--severity", "error", env=executions.env
