@@ -3,19 +3,21 @@
 Loading a pipeline file goes through four steps; each reports every problem it finds as
 ``pipelines/release.yaml:12: targets[1].environment: field required``:
 
-1. **render** the file with Jinja2 (``StrictUndefined``): ``--var k=v`` values are top-level names
-   (and ``vars.k``), environment variables are ``env.NAME``;
-2. **parse** the YAML (ruamel.yaml, which keeps line numbers; duplicate keys are errors);
+1. **render** the file (at most :data:`MAX_PIPELINE_FILE_SIZE`) with Jinja2 (``StrictUndefined``),
+   in promoter's sandbox with its limits (:mod:`promoter.templating`): ``--var k=v`` values are
+   top-level names (and ``vars.k``), environment variables are ``env.NAME`` (not promoter's own);
+2. **parse** the YAML (ruamel.yaml, which keeps line numbers; duplicate keys are errors), once its
+   events have shown it within :data:`MAX_YAML_DEPTH` and :data:`MAX_YAML_NODES`;
 3. **load plugins** the file names under ``plugins:`` (paths relative to the file), so that they
    can register their sections;
 4. **validate** the core sections with :class:`Pipeline` and each plugin section with the model its
    plugin registered (``extra="forbid"``: unknown keys are errors), and check that every secret
-   reference can be resolved — without keeping the value. A section named like a plugin that
-   ``PROMOTER_DISABLE_PLUGINS`` blocks (``notify:`` of the ``notify`` plugin) is ignored.
+   reference can be resolved and may be — without keeping the value. A section named like a plugin
+   that ``PROMOTER_DISABLE_PLUGINS`` blocks (``notify:`` of the ``notify`` plugin) is ignored.
 
 Secrets are references — ``${env:NAME}`` or ``${file:path}`` — of type :class:`SecretRef`. They
 stay references in the models, the ledger and every report; a stage resolves one only when it needs
-the value, with ``run.secrets.resolve(ref)``.
+the value, with ``run.secrets.resolve(ref)``. What a reference may read: :class:`Secrets`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import difflib
 import hashlib
 import os
 import re
+import stat
 import sys
-import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
@@ -45,8 +47,10 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from promoter import templating
 from promoter.errors import PipelineError, PipelineProblem, PluginError
 from promoter.run import TargetRef
+from promoter.templating import SecurityError
 
 if TYPE_CHECKING:
     from promoter.hooks import PromoterHooks
@@ -57,14 +61,43 @@ SECRET_REF_PATTERN = re.compile(r"^\$\{(?P<scheme>[A-Za-z_][\w-]*):(?P<name>[^}]
 SECRET_SCHEMES = ("env", "file")
 
 
+OWN_SETTING_PREFIXES = ("TALEND_", "PROMOTER_")
+"""Environment variables that hold promoter's own credentials and settings. A ``${env:...}``
+reference may name one only in a :data:`CREDENTIAL_SECTIONS` section, where promoter itself
+authenticates with it; anywhere else the value would end up in a Talend task or connection."""
+
+CREDENTIAL_SECTIONS = frozenset({"talend"})
+"""Pipeline sections whose secret references promoter uses to authenticate itself."""
+
+SECRETS_DIR_VARIABLE = "PROMOTER_SECRETS_DIR"
+"""Directories (separated by ``os.pathsep``) that ``${file:...}`` may read besides the pipeline
+file's own directory."""
+
+MAX_SECRET_FILE_BYTES = 64 * 1024
+"""The largest file a ``${file:...}`` reference may read (a key or a certificate chain fits)."""
+
+SYSTEM_DIRECTORIES = ("/proc", "/sys", "/dev")
+"""Never secrets, whatever directories are configured: process state, kernel state, devices."""
+
+
+def is_own_setting(name: str) -> bool:
+    """Whether the environment variable ``name`` is one of promoter's own (``TALEND_*``,
+    ``PROMOTER_*``; case-insensitive, as on Windows)."""
+    return name.upper().startswith(OWN_SETTING_PREFIXES)
+
+
 class SecretRef:
     """A reference to a secret: ``${env:NAME}`` or ``${file:path}``; never the value itself.
 
     ``str(ref)`` is the reference text, so printing, logging or storing a ``SecretRef`` never
     discloses the secret. Resolve it with ``run.secrets.resolve(ref)``.
+
+    ``promoter_credential`` is set on the references of a :data:`CREDENTIAL_SECTIONS` section of a
+    loaded pipeline file (``talend: {token: ${env:TALEND_ACCESS_TOKEN}}``): only those may name
+    promoter's own variables. It is not part of the reference's identity (equality, hash, text).
     """
 
-    __slots__ = ("name", "scheme")
+    __slots__ = ("name", "promoter_credential", "scheme")
 
     def __init__(self, scheme: str, name: str) -> None:
         if scheme not in SECRET_SCHEMES:
@@ -73,6 +106,7 @@ class SecretRef:
             )
         self.scheme = scheme
         self.name = name
+        self.promoter_credential = False
 
     @classmethod
     def parse(cls, text: str) -> SecretRef:
@@ -113,12 +147,27 @@ class SecretRef:
         )
 
 
+class SecretRefused(Exception):
+    """A secret reference that cannot or may not be resolved; the message says why and what to
+    do."""
+
+
 class Secrets:
     """Resolves secret references for stages, and masks resolved values in text.
 
-    ``${env:NAME}`` reads the environment; ``${file:path}`` reads a file (relative to the pipeline
-    file's directory), stripped of surrounding whitespace. Values are not cached or stored; the
-    resolved values are remembered only to :meth:`redact` them from messages.
+    What a reference may read:
+
+    - ``${env:NAME}``: an environment variable — not one of promoter's own (``TALEND_*``,
+      ``PROMOTER_*``) except in the ``talend:`` section, where promoter authenticates with it;
+    - ``${file:PATH}``: a regular file (no device, FIFO, socket or directory; nothing under
+      ``/proc``, ``/sys`` or ``/dev``) whose real path, symbolic links resolved, lies in the
+      pipeline file's directory or in a directory of ``PROMOTER_SECRETS_DIR`` (several separated
+      by ``os.pathsep``); at most :data:`MAX_SECRET_FILE_BYTES`, UTF-8, stripped of surrounding
+      whitespace. A relative ``PATH`` starts at the pipeline file's directory.
+
+    The rules are checked when the pipeline file is validated (:func:`load_pipeline`) and again
+    by :meth:`resolve`, whoever asks. Values are not cached or stored; the resolved values are
+    remembered only to :meth:`redact` them from messages.
     """
 
     MASK = "***"
@@ -133,34 +182,34 @@ class Secrets:
         """The environment references are resolved against."""
         return os.environ if self._environ is None else self._environ
 
+    def allowed_directories(self) -> list[Path]:
+        """Where ``${file:...}`` may read: the pipeline's directory, then ``PROMOTER_SECRETS_DIR``."""
+        directories = [Path(os.path.realpath(self.base_dir))]
+        for entry in self.environ.get(SECRETS_DIR_VARIABLE, "").split(os.pathsep):
+            if entry.strip():
+                directories.append(Path(os.path.realpath(Path(entry.strip()).expanduser())))
+        return directories
+
     def problem(self, ref: SecretRef) -> str | None:
         """Why ``ref`` cannot be resolved, or ``None`` when it can (the value is not kept)."""
-        if ref.scheme == "env":
-            if ref.name not in self.environ:
-                return (
-                    f"secret {ref} cannot be resolved: environment variable {ref.name} is not set"
-                )
-            return None
-        path = self._path(ref)
-        if not path.is_file():
-            return f"secret {ref} cannot be resolved: file {path} does not exist"
-        if not os.access(path, os.R_OK):
-            return f"secret {ref} cannot be resolved: file {path} is not readable"
+        try:
+            self._value(ref)
+        except SecretRefused as exc:
+            return str(exc)
         return None
 
     def resolve(self, ref: SecretRef | str) -> str:
         """The secret's value. Never store, log or report it."""
         if isinstance(ref, str):
             ref = SecretRef.parse(ref)
-        problem = self.problem(ref)
-        if problem is not None:
+        try:
+            value = self._value(ref)
+        except SecretRefused as exc:
             from promoter.errors import ConfigurationError
 
-            raise ConfigurationError(problem, hint="set it, then resume the run")
-        if ref.scheme == "env":
-            value = self.environ[ref.name]
-        else:
-            value = self._path(ref).read_text(encoding="utf-8").strip()
+            raise ConfigurationError(
+                str(exc), hint="fix the reference, then resume the run"
+            ) from None
         if len(value) >= 3:
             self._seen.add(value)
         return value
@@ -171,9 +220,94 @@ class Secrets:
             text = text.replace(value, self.MASK)
         return text
 
-    def _path(self, ref: SecretRef) -> Path:
+    def _value(self, ref: SecretRef) -> str:
+        if ref.scheme == "env":
+            if is_own_setting(ref.name) and not ref.promoter_credential:
+                raise SecretRefused(
+                    f"secret {ref} is refused: TALEND_* and PROMOTER_* variables are promoter's "
+                    "own credentials and settings, readable only in the talend: section (where "
+                    "promoter authenticates with them) — elsewhere they would be written into "
+                    "Talend; put the value in a variable of its own, e.g. ${env:FINANCE_DB_PASSWORD}"
+                )
+            if ref.name not in self.environ:
+                raise SecretRefused(
+                    f"secret {ref} cannot be resolved: environment variable {ref.name} is not set"
+                )
+            return self.environ[ref.name]
+        return self._read_file(ref)
+
+    def _read_file(self, ref: SecretRef) -> str:
         path = Path(ref.name).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        if not path.is_absolute():
+            path = self.base_dir / path
+        real = Path(os.path.realpath(path))
+        try:
+            status: os.stat_result | None = os.stat(real)
+        except OSError:
+            status = None
+        if status is not None and not stat.S_ISREG(status.st_mode):
+            raise SecretRefused(
+                f"secret {ref} is refused: {real} is {_file_kind(status.st_mode)}, not a regular "
+                "file; a secret file holds the value as text"
+            )
+        if any(real == Path(d) or Path(d) in real.parents for d in SYSTEM_DIRECTORIES):
+            raise SecretRefused(
+                f"secret {ref} is refused: {real} is a system file (under "
+                f"{', '.join(SYSTEM_DIRECTORIES)}), never a secret; write the value to a file "
+                "next to the pipeline file or in PROMOTER_SECRETS_DIR"
+            )
+        directories = self.allowed_directories()
+        if not any(real == d or d in real.parents for d in directories):
+            configured = ", ".join(str(d) for d in directories[1:]) or "not set"
+            raise SecretRefused(
+                f"secret {ref} is refused: {real} is outside the pipeline file's directory "
+                f"({directories[0]}) and the secrets directories ({SECRETS_DIR_VARIABLE}: "
+                f"{configured}); move the file there, or add its directory to "
+                f"{SECRETS_DIR_VARIABLE} (several separated by {os.pathsep!r})"
+            )
+        if status is None:
+            raise SecretRefused(f"secret {ref} cannot be resolved: file {path} does not exist")
+        if status.st_size > MAX_SECRET_FILE_BYTES:
+            raise SecretRefused(_too_large(ref, real))
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            descriptor = os.open(real, flags)
+        except OSError as exc:
+            raise SecretRefused(
+                f"secret {ref} cannot be resolved: file {path} is not readable "
+                f"({exc.strerror or exc})"
+            ) from None
+        with os.fdopen(descriptor, "rb") as handle:
+            # The open file is what counts: it may have been swapped since the checks above.
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SecretRefused(f"secret {ref} is refused: {real} is not a regular file")
+            data = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        if len(data) > MAX_SECRET_FILE_BYTES:
+            raise SecretRefused(_too_large(ref, real))
+        try:
+            return data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise SecretRefused(
+                f"secret {ref} cannot be resolved: file {path} is not UTF-8 text"
+            ) from None
+
+
+def _too_large(ref: SecretRef, real: Path) -> str:
+    return (
+        f"secret {ref} is refused: {real} is larger than {MAX_SECRET_FILE_BYTES // 1024} KiB; "
+        "a secret file holds one value"
+    )
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 # --- the pipeline model ---------------------------------------------------------------------------
@@ -308,6 +442,25 @@ class ReportsConfig(StrictModel):
     dir: str = "reports"
     formats: list[ReportFormat] = Field(default_factory=lambda: list(DEFAULT_REPORT_FORMATS))
 
+    @field_validator("dir")
+    @classmethod
+    def _inside_working_directory(cls, value: str) -> str:
+        # A path from the file stays under the working directory; one from the command line
+        # (--report-dir) is the user's choice. Both flavours of path: a file written on Linux
+        # may run on Windows, and the other way round.
+        posix, windows = PurePosixPath(value), PureWindowsPath(value)
+        if posix.is_absolute() or windows.is_absolute() or windows.drive or value.startswith("~"):
+            raise ValueError(
+                f"{value!r} is not a relative path; reports.dir stays inside the working "
+                "directory (give --report-dir on the command line for another place)"
+            )
+        if ".." in posix.parts or ".." in windows.parts:
+            raise ValueError(
+                f"{value!r} leaves the working directory ('..'); reports.dir stays inside it "
+                "(give --report-dir on the command line for another place)"
+            )
+        return value
+
 
 class Pipeline(StrictModel):
     """A pipeline file: what to promote, from where, to which targets, and how."""
@@ -361,6 +514,17 @@ CORE_SECTIONS = frozenset(Pipeline.model_fields)
 
 # --- loading --------------------------------------------------------------------------------------
 
+MAX_PIPELINE_FILE_SIZE = 4 * 1024 * 1024
+"""The largest pipeline file, in characters, as written and once rendered (4 MiB)."""
+
+MAX_YAML_DEPTH = 64
+"""How deeply a pipeline file's YAML may nest (aliases included)."""
+
+MAX_YAML_NODES = 20_000
+"""How many values (keys, scalars, lists, mappings) a pipeline file's YAML may hold once its
+aliases are expanded. A pipeline file holds a few hundred; ruamel.yaml reads about 20,000 a second
+(check, load and validation each walk them), so this keeps a file within seconds."""
+
 
 @dataclass
 class LoadedPipeline:
@@ -383,7 +547,10 @@ class LoadedPipeline:
 
 
 class _EnvironmentVariables:
-    """``env.NAME`` in templates; a missing variable is an error, like any undefined name."""
+    """``env.NAME`` in templates; a missing variable is an error, like any undefined name.
+
+    promoter's own variables (``TALEND_*``, ``PROMOTER_*``) are refused: the template would paste
+    a credential into the file, and from there into Talend or a report."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -391,6 +558,7 @@ class _EnvironmentVariables:
     def __getattr__(self, name: str) -> str:
         if name.startswith("__"):
             raise AttributeError(name)
+        self._check(name)
         try:
             return self._environ[name]
         except KeyError:
@@ -401,7 +569,17 @@ class _EnvironmentVariables:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """``env.get('NAME', 'default')`` for optional variables."""
+        self._check(name)
         return self._environ.get(name, default)
+
+    @staticmethod
+    def _check(name: str) -> None:
+        if is_own_setting(name):
+            raise SecurityError(
+                f"environment variable {name} is one of promoter's own credentials and "
+                "settings (TALEND_*, PROMOTER_*), which a pipeline file cannot read; use "
+                "${env:...} references in the talend: section for credentials"
+            )
 
 
 class _PerTarget:
@@ -481,7 +659,9 @@ def load_pipeline(
     env_vars = os.environ if environ is None else environ
     variables = dict(variables or {})
     try:
-        raw_text = file.read_text(encoding="utf-8")
+        # Bounded: the path may name anything (a device, a pipe, a huge file).
+        with file.open(encoding="utf-8") as handle:
+            raw_text = handle.read(MAX_PIPELINE_FILE_SIZE + 1)
     except FileNotFoundError:
         raise PipelineError(
             [PipelineProblem(display, None, None, "file not found")],
@@ -489,10 +669,14 @@ def load_pipeline(
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError([PipelineProblem(display, None, None, f"cannot read: {exc}")]) from exc
+    if len(raw_text) > MAX_PIPELINE_FILE_SIZE:
+        raise PipelineError([PipelineProblem(display, None, None, _too_big("the file"))])
     sha256 = hashlib.sha256(raw_text.encode("utf-8")).hexdigest()
     raw_lines = raw_text.splitlines()
 
     rendered = _render(display, raw_text, raw_lines, variables, env_vars)
+    if len(rendered) > MAX_PIPELINE_FILE_SIZE:
+        raise PipelineError([PipelineProblem(display, None, None, _too_big("the rendered file"))])
     document = _parse(display, rendered)
     locator = _Locator(display, document)
 
@@ -531,6 +715,8 @@ def load_pipeline(
 
     secrets = Secrets(base_dir, env_vars)
     for loc, ref in _secret_refs(data, ()):
+        if isinstance(ref, SecretRef) and loc[0] in CREDENTIAL_SECTIONS:
+            ref.promoter_credential = True  # the same object the section's model holds
         problem = (
             secrets.problem(ref)
             if isinstance(ref, SecretRef)
@@ -563,11 +749,7 @@ def _render(
     environ: Mapping[str, str],
 ) -> str:
     line: int | None
-    jinja = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    jinja = templating.sandboxed_environment()
     context: dict[str, Any] = {
         "values": _PerTarget("values"),
         "target": _PerTarget("target"),
@@ -576,31 +758,29 @@ def _render(
         "env": _EnvironmentVariables(environ),
     }
     try:
-        return jinja.from_string(text).render(context)
+        return templating.render(jinja.from_string(text), context)
     except jinja2.TemplateSyntaxError as exc:
         line = exc.lineno
         message = f"template syntax error: {exc.message}"
     except jinja2.UndefinedError as exc:
-        line = _template_line(exc)
+        line = templating.template_line(exc)
         message = f"undefined variable: {exc.message}"
         if "environment variable" not in (exc.message or ""):
             message += " (pass it with --var NAME=VALUE)"
+    except (SecurityError, templating.TemplateLimitError) as exc:
+        line = templating.template_line(exc)
+        message = templating.describe(exc)
+    except RecursionError as exc:  # parsing: an expression nested hundreds deep
+        line = templating.template_line(exc)
+        message = "template error: an expression is nested too deeply"
     except jinja2.TemplateError as exc:
-        line = _template_line(exc)
+        line = templating.template_line(exc)
         message = f"template error: {exc.message or exc}"
     except Exception as exc:  # e.g. a filter raising; Jinja2 still reports the template line
-        line = _template_line(exc)
+        line = templating.template_line(exc)
         message = f"template error: {type(exc).__name__}: {exc}"
     key = _key_path_on_line(text, line) or _key_on_line(lines, line)
     raise PipelineError([PipelineProblem(display, line, key, message)])
-
-
-def _template_line(exc: BaseException) -> int | None:
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == "<template>":
-            line = frame.lineno
-    return line
 
 
 _KEY_RE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*)\s*:")
@@ -613,23 +793,40 @@ def _key_on_line(lines: list[str], line: int | None) -> str | None:
     return match[1] if match else None
 
 
-_JINJA_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_TEMPLATE_OPENING = re.compile(r"\{[{%#]")
+_TEMPLATE_CLOSING = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+def _blank_template_expressions(text: str) -> str:
+    """``text`` with every ``{{ }}``, ``{% %}`` and ``{# #}`` replaced by ``x`` (keeping their
+    newlines), so that the YAML structure of an unrendered file shows. Linear: an unclosed
+    opening blanks the rest of the text."""
+    parts: list[str] = []
+    position = 0
+    while (match := _TEMPLATE_OPENING.search(text, position)) is not None:
+        end = text.find(_TEMPLATE_CLOSING[match.group(0)], match.end())
+        end = len(text) if end < 0 else end + 2
+        parts.append(text[position : match.start()])
+        parts.append("x" + "\n" * text.count("\n", match.start(), end))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def _key_path_on_line(text: str, line: int | None) -> str | None:
-    """The key path (``artifacts[0].version``) on a line of the unrendered file, if it parses."""
+    """The key path (``artifacts[0].version``) on a line of the unrendered file, if it parses
+    (within the same limits as the rendered file)."""
     if line is None:
         return None
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    # Template expressions become a placeholder (keeping newlines), so the YAML structure shows.
-    def blank(match: re.Match[str]) -> str:
-        return "x" + "\n" * match.group(0).count("\n")
-
+    blanked = _blank_template_expressions(text)
+    if yaml_limit_problem(blanked) is not None:
+        return None
     try:
-        document = YAML(typ="rt").load(_JINJA_EXPRESSION.sub(blank, text))
-    except YAMLError:
+        document = YAML(typ="rt").load(blanked)
+    except (YAMLError, RecursionError):
         return None
     found: list[tuple[str | int, ...]] = []
 
@@ -652,11 +849,97 @@ def _key_path_on_line(text: str, line: int | None) -> str | None:
     return _format_loc(max(found, key=len)) if found else None
 
 
+def yaml_limit_problem(text: str) -> tuple[int | None, str] | None:
+    """The first limit a YAML text goes past, as ``(line, message)``, or ``None``.
+
+    Reads the parser's events, before anything is composed: nesting deeper than
+    :data:`MAX_YAML_DEPTH`, or more than :data:`MAX_YAML_NODES` nodes once aliases are expanded
+    (an alias counts as the whole node it refers to: a "billion laughs" file is refused after a
+    few lines). An alias to a node that contains it is refused too. Syntax errors are left to
+    the loader, which reports them with their line.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
+
+    count = 0
+    # One entry per open collection: [anchor, count before it, its depth, deepest depth inside].
+    open_nodes: list[list[Any]] = []
+    sizes: dict[str, int] = {}
+    heights: dict[str, int] = {}
+    try:
+        for event in YAML(typ="rt").parse(text):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            depth = len(open_nodes)
+            if isinstance(event, AliasEvent):
+                if event.anchor not in sizes:
+                    if any(node[0] == event.anchor for node in open_nodes):
+                        return line, (
+                            f"the alias *{event.anchor} refers to a node that contains it"
+                        )
+                    continue  # an undefined alias: the loader reports it
+                count += sizes[event.anchor]
+                reach = depth + heights[event.anchor]
+                if reach > MAX_YAML_DEPTH:
+                    return line, _too_deep()
+                if open_nodes:
+                    open_nodes[-1][3] = max(open_nodes[-1][3], reach)
+            elif isinstance(event, ScalarEvent):
+                count += 1
+                if event.anchor:
+                    sizes[event.anchor], heights[event.anchor] = 1, 0
+            elif isinstance(event, CollectionStartEvent):
+                count += 1
+                if depth + 1 > MAX_YAML_DEPTH:
+                    return line, _too_deep()
+                open_nodes.append([event.anchor, count - 1, depth + 1, depth + 1])
+            elif isinstance(event, CollectionEndEvent) and open_nodes:
+                anchor, before, start, deepest = open_nodes.pop()
+                if open_nodes:
+                    open_nodes[-1][3] = max(open_nodes[-1][3], deepest)
+                if anchor:
+                    sizes[anchor], heights[anchor] = count - before, deepest - start + 1
+            if count > MAX_YAML_NODES:
+                return line, (
+                    f"the document has more than {MAX_YAML_NODES:,} values once its aliases are "
+                    "expanded (an alias counts as everything it refers to); a pipeline file needs "
+                    "a few hundred"
+                )
+    except (YAMLError, RecursionError):
+        return None
+    return None
+
+
+def _too_deep() -> str:
+    return (
+        f"the document is nested more than {MAX_YAML_DEPTH} levels deep (aliases included); "
+        "a pipeline file needs five or six"
+    )
+
+
+def _too_big(what: str) -> str:
+    return (
+        f"{what} is larger than {MAX_PIPELINE_FILE_SIZE // (1024 * 1024)} MiB; a pipeline file "
+        "is a few kilobytes"
+    )
+
+
 def _parse(display: str, text: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    limit = yaml_limit_problem(text)
+    if limit is not None:
+        line, message = limit
+        raise PipelineError(
+            [PipelineProblem(display, line, _key_on_line(text.splitlines(), line), message)]
+        )
     yaml = YAML(typ="rt")
     try:
         document = yaml.load(text)

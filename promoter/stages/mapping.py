@@ -10,8 +10,13 @@ before anything is written.
 - **Parameters** follow ``parameters.policy``: ``keep-target`` (target values win over the
   source's, explicit values win over both), ``override`` (source, then explicit values),
   ``add-new-only`` (only parameters the target task lacks are added) or ``template`` (source
-  values are Jinja2 templates rendered with the target's values). ``parameters.secrets`` are
-  references, resolved only to be fingerprinted here and written during apply.
+  values may hold plain placeholders — ``{{ values.NAME }}``, ``{{ NAME }}``,
+  ``{{ target.environment }}``, ``{{ target.workspace }}`` — replaced by the target's values).
+  A value read from Talend is data: it is never rendered as a template, and any other
+  ``{{ ... }}`` or ``{% ... %}`` in it is a problem. ``parameters.values`` come from the pipeline
+  file and may use Jinja2, rendered in promoter's sandbox (:mod:`promoter.templating`).
+  ``parameters.secrets`` are references, resolved only to be fingerprinted here and written
+  during apply.
 - **Tasks** run the promoted version; an existing target task keeps its run configuration and
   schedule, a new one gets the source's (the schedule paired by description).
 
@@ -20,14 +25,16 @@ Every problem names what is missing and where to add it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from promoter import templating
 from promoter.errors import ConfigurationError
 from promoter.hookspecs import hookimpl
-from promoter.pipeline import SecretRef
+from promoter.pipeline import SecretRef, yaml_limit_problem
 from promoter.run import (
     ExportBundle,
     ExportedObject,
@@ -57,6 +64,27 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+#: Where a template expression may start in a value read from Talend.
+_EXPRESSION_START = re.compile(r"\{[{%]")
+
+#: The placeholders a value read from Talend may hold (between ``{{`` and ``}}``): nothing is
+#: evaluated, each is looked up.
+_PLACEHOLDER = re.compile(
+    r"\s*(?:values\.(?P<value>[A-Za-z_]\w*)|target\.(?P<target>environment|workspace)"
+    r"|(?P<name>[A-Za-z_]\w*))\s*",
+    re.ASCII,
+)
+
+_PLACEHOLDER_FORMS = (
+    "{{ values.NAME }}, {{ NAME }}, {{ target.environment }} or {{ target.workspace }}"
+)
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """A piece of Talend data for a message: quoted, escaped, shortened."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 class _Mapper:
     def __init__(self, run: RunContext, bundle: ExportBundle) -> None:
         self.run = run
@@ -73,7 +101,7 @@ class _Mapper:
                 self.secret_refs[name] = value
             else:
                 # "{{ values.x }}" and "{{ target.environment }}" render for the selected target.
-                self.explicit[name] = _text(self.render_value(name, value))
+                self.explicit[name] = _text(self.render_pipeline_value(name, value))
 
     def problem(self, message: str, hint: str, ref: ObjectRef | None = None) -> None:
         self.problems.append(MappingProblem(object=ref, message=message, hint=hint))
@@ -126,11 +154,8 @@ class _Mapper:
         path = Path(template)
         if not path.is_absolute():
             path = self.run.pipeline_path.parent / path
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(path.parent)),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,
+        environment = templating.sandboxed_environment(
+            loader=templating.TemplateDirectoryLoader(path.parent)
         )
         context = {
             "connection": {
@@ -150,9 +175,11 @@ class _Mapper:
                 **{k: v for k, v in values.items() if not isinstance(v, SecretRef)},
             },
         }
+        filename = str(path)
         try:
-            rendered = environment.get_template(path.name).render(context)
-            document = YAML(typ="safe").load(rendered)
+            compiled = environment.get_template(path.name)
+            filename = compiled.filename or filename
+            rendered = templating.render(compiled, context)
         except jinja2.TemplateSyntaxError as exc:
             self.problem(
                 f"{path}:{exc.lineno}: template syntax error: {exc.message}",
@@ -174,6 +201,25 @@ class _Mapper:
                 ref,
             )
             return None
+        except Exception as exc:  # a sandbox refusal, a limit, a filter raising...
+            line = templating.template_line(exc, filename)
+            where = f"{path}:{line}" if line else str(path)
+            self.problem(
+                f"{where}: {templating.describe(exc)} while rendering connection {name!r}",
+                "fix the connection template",
+                ref,
+            )
+            return None
+        limit = yaml_limit_problem(rendered)
+        if limit is not None:
+            self.problem(
+                f"{path}: the rendered template is not valid YAML: {limit[1]}",
+                "fix the connection template",
+                ref,
+            )
+            return None
+        try:
+            document = YAML(typ="safe").load(rendered)
         except YAMLError as exc:
             self.problem(
                 f"{path}: the rendered template is not valid YAML: {exc}",
@@ -193,8 +239,18 @@ class _Mapper:
         for key, value in document["parameters"].items():
             text = _text(value)
             if text is not None and SecretRef.looks_like(text):
-                secret = SecretRef.parse(text)
-                parameters[key] = fingerprint(self.run.secrets.resolve(secret))
+                # Not seen by validation: resolve applies the rules of secret references here.
+                try:
+                    secret = SecretRef.parse(text)
+                    parameters[key] = fingerprint(self.run.secrets.resolve(secret))
+                except (ValueError, ConfigurationError) as exc:
+                    reason = exc.message if isinstance(exc, ConfigurationError) else str(exc)
+                    self.problem(
+                        f"{path}: parameter {key!r}: {reason}",
+                        "fix the connection template's secret reference",
+                        ref,
+                    )
+                    return None
                 secrets[key] = str(secret)
             else:
                 parameters[key] = text
@@ -210,13 +266,16 @@ class _Mapper:
     # ------------------------------------------------------------------ parameters
 
     def parameters(
-        self, source: dict[str, Any] | None, current: dict[str, Any] | None
+        self,
+        source: dict[str, Any] | None,
+        current: dict[str, Any] | None,
+        task: ObjectRef | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         policy = self.run.pipeline.parameters.policy
         src = {k: v for k, v in (source or {}).items() if not is_fingerprint(v)}
         cur = dict(current or {})
         if policy == "template":
-            src = {k: self.render_value(k, v) for k, v in src.items()}
+            src = {k: self.substitute_placeholders(k, v, task) for k, v in src.items()}
         if policy in ("override", "template"):
             result = {**{k: v for k, v in cur.items() if is_fingerprint(v)}, **src, **self.explicit}
         elif policy == "keep-target":
@@ -236,28 +295,99 @@ class _Mapper:
             secrets[name] = str(ref)
         return result, secrets
 
-    def render_value(self, name: str, value: Any) -> Any:
+    def render_pipeline_value(self, name: str, value: Any) -> Any:
+        """A ``parameters.values`` entry of the pipeline file, rendered for the selected target
+        in the sandbox (``{{ values.db_host }}``, ``{{ target.environment }}``)."""
         if not isinstance(value, str) or "{{" not in value:
             return value
+        environment = templating.sandboxed_environment()
+        context = {
+            **self.run.values,
+            "values": self.run.values,
+            "target": {
+                "environment": self.run.target.environment,
+                "workspace": self.run.target.workspace,
+            },
+        }
         try:
-            return (
-                jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-                .from_string(value)
-                .render(
-                    values=self.run.values,
-                    target={
-                        "environment": self.run.target.environment,
-                        "workspace": self.run.target.workspace,
-                    },
-                    **self.run.values,
-                )
+            return templating.render(environment.from_string(value), context)
+        except (templating.SecurityError, templating.TemplateLimitError, RecursionError) as exc:
+            self.problem(
+                f"parameter {name!r}: {templating.describe(exc)}",
+                f"fix parameters.values.{name} in {self.pipeline_file}",
             )
         except jinja2.TemplateError as exc:
             self.problem(
                 f"parameter {name!r}: template {value!r} cannot be rendered: {exc}",
                 f"define the values it uses for target {self.run.target.environment} in {self.pipeline_file}",
             )
+        except Exception as exc:  # a filter raising
+            self.problem(
+                f"parameter {name!r}: template {value!r} cannot be rendered: "
+                f"{templating.describe(exc)}",
+                f"fix parameters.values.{name} in {self.pipeline_file}",
+            )
+        return value
+
+    def substitute_placeholders(self, name: str, value: Any, ref: ObjectRef | None) -> Any:
+        """A parameter value read from Talend, its plain placeholders replaced (policy
+        ``template``). Nothing is evaluated: Talend data is data. Any other expression, and a
+        placeholder naming a value the target does not define, is a problem (the value is kept
+        as it is)."""
+        if not isinstance(value, str) or _EXPRESSION_START.search(value) is None:
             return value
+        where = f"parameter {name!r} in {self.run.source}"  # the problem names the task
+        parts: list[str] = []
+        position = 0
+        while (start := _EXPRESSION_START.search(value, position)) is not None:
+            parts.append(value[position : start.start()])
+            end = value.find("}}", start.end()) if start.group(0) == "{{" else -1
+            placeholder = _PLACEHOLDER.fullmatch(value, start.end(), end) if end >= 0 else None
+            if placeholder is None:
+                closing = value.find("}}" if start.group(0) == "{{" else "%}", start.end())
+                expression = value[start.start() : closing + 2 if closing >= 0 else len(value)]
+                self.problem(
+                    f"{where} holds {_shown(expression)}, an expression that is not a plain "
+                    "placeholder; values read from Talend are data and are never evaluated",
+                    f"in the source task, use only {_PLACEHOLDER_FORMS}; or set {name} under "
+                    f"parameters.values in {self.pipeline_file}, or choose another "
+                    "parameters.policy",
+                    ref,
+                )
+                return value
+            replacement = self._placeholder(where, placeholder, ref)
+            if replacement is None:
+                return value
+            parts.append(replacement)
+            position = end + 2
+        parts.append(value[position:])
+        return "".join(parts)
+
+    def _placeholder(
+        self, where: str, placeholder: re.Match[str], ref: ObjectRef | None
+    ) -> str | None:
+        if placeholder["target"] is not None:
+            return str(getattr(self.run.target, placeholder["target"]))
+        key = placeholder["value"] or placeholder["name"]
+        text = "{{ " + placeholder.group(0).strip() + " }}"
+        if key not in self.run.values:
+            self.problem(
+                f"{where}: placeholder {text} names {key!r}, which target "
+                f"{self.run.target.environment} does not define",
+                f"define {key} under the target's values (or values) in {self.pipeline_file}",
+                ref,
+            )
+            return None
+        found = self.run.values[key]
+        if isinstance(found, SecretRef):
+            self.problem(
+                f"{where}: placeholder {text} names {key!r}, a secret; a secret is never pasted "
+                "into a plain parameter",
+                f"set the parameter under parameters.secrets in {self.pipeline_file}",
+                ref,
+            )
+            return None
+        return _text(found) or ""
 
     # ------------------------------------------------------------------ tasks
 
@@ -267,7 +397,7 @@ class _Mapper:
         current = self.target.read_task(exported.key)
         artifact = src["artifact"]["name"]
         parameters, secrets = self.parameters(
-            src.get("parameters"), current.get("parameters") if current else None
+            src.get("parameters"), current.get("parameters") if current else None, ref
         )
         connections = None
         if src.get("connections") is not None:
@@ -424,18 +554,30 @@ def promoter_check_run(run: RunContext) -> None:
         path = run.pipeline_path.parent / path
     where = f"connections.create_missing.template in {run.loaded.display}"
     try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        with path.open(encoding="utf-8") as handle:  # bounded: the path may name anything
+            source = handle.read(templating.MAX_TEMPLATE_FILE_SIZE + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else None
         raise ConfigurationError(
-            f"connection template {path} cannot be read: {exc.strerror or exc}",
+            f"connection template {path} cannot be read: {reason or exc}",
             hint=f"check {where}",
         ) from None
+    if len(source) > templating.MAX_TEMPLATE_FILE_SIZE:
+        raise ConfigurationError(
+            f"connection template {path} is larger than "
+            f"{templating.MAX_TEMPLATE_FILE_SIZE // (1024 * 1024)} MiB",
+            hint=f"check {where}",
+        )
     try:
-        tree = jinja2.Environment(autoescape=False).parse(source, name=path.name)
+        tree = templating.sandboxed_environment().parse(source, name=path.name)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigurationError(
             f"{path}:{exc.lineno}: template syntax error: {exc.message}",
             hint="fix the connection template",
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path}: an expression is nested too deeply", hint="fix the connection template"
         ) from None
     known = {*run.values, *create.values}
     # `values.x | default(...)` and `values.x is defined` may be undefined on purpose.
