@@ -46,16 +46,10 @@ from promoter.stages.writes import (
     WriteError,
     copy_artifact_versions,
     create_workspace,
+    promote_scoped,
     write_connection,
     write_plan,
     write_task,
-)
-from promoter.talend.models import (
-    AdvancedPromotionSpec,
-    PromotionAdvancedInfo,
-    PromotionAnalysisRequest,
-    PromotionReportStatus,
-    PromotionRunRequest,
 )
 
 
@@ -101,37 +95,8 @@ def promoter_snapshot(run: RunContext, plan: Plan) -> Snapshot:
 
 def _native_flow(talend: TalendSession, name: str) -> None:
     """Talend's own promotion of one task (FLOW scope), analysis first."""
-    source, target, client = talend.source, talend.target, talend.client
-    summary = source.tasks[name]
-    assert source.environment is not None and target.environment is not None
-    definition = client.promotions.find(source.environment.id, target.environment.id)
-    if definition is None:
-        raise WriteError(
-            f"no Talend promotion is defined from {source.environment_name} to {target.environment_name}",
-            hint="define one in Talend Management Console, or use apply.strategy: direct",
-        )
-    client.promotions.analyze(
-        definition.executable,
-        PromotionAnalysisRequest(
-            promotion_advanced_info=PromotionAdvancedInfo(
-                id=summary.executable, name=name, type="FLOW"
-            )
-        ),
-    )
-    report = client.promotions.promote(
-        PromotionRunRequest(
-            executable=definition.executable,
-            keep_target_resources=True,
-            keep_target_run_profiles=True,
-            advanced=AdvancedPromotionSpec(artifact_id=summary.executable, artifact_type="FLOW"),
-        ),
-        poll_interval=1.0,
-    )
-    if report.status == PromotionReportStatus.PROMOTION_FAILED:
-        raise WriteError(
-            f"Talend's promotion of task {name!r} failed: {report.status_message or 'no message'}"
-        )
-    target.forget(TASK, CONNECTION)
+    promote_scoped(talend, talend.source.tasks[name].executable, name, "FLOW")
+    talend.target.forget(TASK, CONNECTION)
 
 
 def apply_plan(run: RunContext, plan: Plan) -> ApplyResult:

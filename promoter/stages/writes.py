@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from promoter.errors import PromoterError
 from promoter.run import FieldChange
@@ -37,7 +37,8 @@ from promoter.talend.models import (
     PlanRequest,
     PromotionAdvancedInfo,
     PromotionAnalysisRequest,
-    PromotionCreateRequest,
+    PromotionDefinition,
+    PromotionReport,
     PromotionReportStatus,
     PromotionRunRequest,
     Step,
@@ -132,8 +133,84 @@ def delete_workspace(target: TalendWorkspace) -> None:
 
 
 #: How often an artifact-only promotion run that failed ambiguously (5xx, dropped connection) is
-#: sent (see :func:`copy_artifact_versions`).
+#: sent (see :func:`promote_scoped`).
 AMBIGUOUS_PROMOTION_ATTEMPTS = 4
+
+PromotionScope = Literal["ACTION", "FLOW"]
+"""What one of promoter's promotions through Talend covers: an artifact (``ACTION``: its versions
+only, tasks untouched) or a task (``FLOW``)."""
+
+
+def promotion_definition(talend: TalendSession) -> PromotionDefinition:
+    """Talend's promotion definition from the source environment to the target's; created when
+    there is none.
+
+    Talend keeps one per environment pair: two runs promoting to the same environment at once
+    (different workspaces) may both find none and both create it — the second is answered 409,
+    and uses the one that exists. Looked up once per run.
+    """
+    if talend.promotion is None:
+        source, target = talend.source.environment, talend.target.environment
+        assert source is not None and target is not None
+        talend.promotion = talend.client.promotions.find_or_create(source.id, target.id)
+    return talend.promotion
+
+
+def promote_scoped(
+    talend: TalendSession,
+    artifact_id: str,
+    name: str,
+    scope: PromotionScope,
+    *,
+    timeout: float = 1800.0,
+) -> PromotionReport:
+    """Talend's own promotion of one artifact (``ACTION``) or task (``FLOW``) of the source
+    workspace, analysis first, then the run; its final report (a failed run is a WriteError).
+
+    Talend runs one promotion per environment pair at a time: a run refused because another is
+    going (another workspace promoted to the same environment) is sent again until it is
+    accepted (:meth:`~promoter.talend.resources.PromotionsAPI.promote`).
+    """
+    client, source = talend.client, talend.source
+    definition = promotion_definition(talend)
+    analysis = client.promotions.analyze(
+        definition.executable,
+        PromotionAnalysisRequest(
+            promotion_advanced_info=PromotionAdvancedInfo(
+                id=artifact_id,
+                name=name,
+                workspace_id=source.workspace_id if scope == "ACTION" else None,
+                type=scope,
+            )
+        ),
+    )
+    if scope == "ACTION":
+        # An artifact whose analysis fails would bring no version. A task's (FLOW) failures are
+        # left to the writes that follow it, which bind what Talend's promotion does not.
+        _refuse_failures(name, analysis.workspaces or [], "analysis")
+    request = PromotionRunRequest(
+        executable=definition.executable,
+        keep_target_resources=True,
+        keep_target_run_profiles=True,
+        advanced=AdvancedPromotionSpec(artifact_id=artifact_id, artifact_type=scope),
+    )
+    # An artifact-only promotion is safe to send again after an ambiguous failure: versions the
+    # first run copied are reused, not duplicated, and tasks are left alone (the caller checks
+    # that the versions arrived). A task's is not.
+    attempts = AMBIGUOUS_PROMOTION_ATTEMPTS if scope == "ACTION" else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            report = client.promotions.promote(request, timeout=timeout, poll_interval=1.0)
+            break
+        except AmbiguousOutcomeError:
+            if attempt == attempts:
+                raise
+    if report.status == PromotionReportStatus.PROMOTION_FAILED:
+        what = "artifact" if scope == "ACTION" else "task"
+        raise WriteError(
+            f"Talend's promotion of {what} {name!r} failed: {report.status_message or 'no message'}"
+        )
+    return report
 
 
 def copy_artifact_versions(
@@ -145,7 +222,7 @@ def copy_artifact_versions(
     (``ACTION``), which leaves tasks alone. Talend pairs workspaces by name, so the target
     workspace must have the source workspace's name.
     """
-    source, target, client = talend.source, talend.target, talend.client
+    source, target = talend.source, talend.target
     if not names:
         return
     if source.workspace_name != target.workspace_name:
@@ -154,46 +231,8 @@ def copy_artifact_versions(
             f"({source.workspace_name!r} → {target.workspace_name!r})",
             hint="publish the version into the target workspace first, then promote with apply.strategy: direct",
         )
-    assert source.environment is not None and target.environment is not None
-    definition = client.promotions.find(source.environment.id, target.environment.id)
-    if definition is None:
-        definition = client.promotions.create(
-            PromotionCreateRequest(
-                source_environment_id=source.environment.id,
-                target_environment_id=target.environment.id,
-            )
-        )
     for name in names:
-        artifact = source.artifacts[name]
-        analysis = client.promotions.analyze(
-            definition.executable,
-            PromotionAnalysisRequest(
-                promotion_advanced_info=PromotionAdvancedInfo(
-                    id=artifact.id, name=name, workspace_id=source.workspace_id, type="ACTION"
-                )
-            ),
-        )
-        _refuse_failures(name, analysis.workspaces or [], "analysis")
-        request = PromotionRunRequest(
-            executable=definition.executable,
-            keep_target_resources=True,
-            keep_target_run_profiles=True,
-            advanced=AdvancedPromotionSpec(artifact_id=artifact.id, artifact_type="ACTION"),
-        )
-        for attempt in range(1, AMBIGUOUS_PROMOTION_ATTEMPTS + 1):
-            try:
-                report = client.promotions.promote(request, timeout=timeout, poll_interval=1.0)
-                break
-            except AmbiguousOutcomeError:
-                # An artifact-only promotion is safe to send again: versions the first run copied
-                # are reused, not duplicated, and tasks are left alone. The caller checks that
-                # the versions arrived.
-                if attempt == AMBIGUOUS_PROMOTION_ATTEMPTS:
-                    raise
-        if report.status == PromotionReportStatus.PROMOTION_FAILED:
-            raise WriteError(
-                f"Talend's promotion of artifact {name!r} failed: {report.status_message or 'no message'}"
-            )
+        promote_scoped(talend, source.artifacts[name].id, name, "ACTION", timeout=timeout)
     target.forget(ARTIFACT)
 
 

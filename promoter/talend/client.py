@@ -18,16 +18,19 @@ Everything about the wire — retries, rate limits, tokens, masking, metrics —
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from promoter.errors import ConfigurationError
 from promoter.talend.auth import AccessToken, Authenticator, ClientCredentials
+from promoter.talend.errors import display_url
 from promoter.talend.metrics import ClientMetrics
 from promoter.talend.ratelimit import RateLimits
 from promoter.talend.resources import (
@@ -45,7 +48,16 @@ from promoter.talend.resources import (
 from promoter.talend.retries import RetryPolicy
 from promoter.talend.transport import Transport
 
-__all__ = ["REGIONS", "TalendClient", "region_url"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "REGIONS",
+    "RETRY_TIME_ENV",
+    "TIMEOUT_ENV",
+    "TalendClient",
+    "check_base_url",
+    "region_url",
+    "seconds_from_env",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -54,6 +66,17 @@ R = TypeVar("R")
 REGIONS: dict[str, str] = {
     region: f"https://api.{region}.cloud.talend.com" for region in ("eu", "us", "us-west", "ap", "au")
 }
+
+
+#: Seconds one request may take, from connecting to the last byte of the answer (the default).
+DEFAULT_TIMEOUT = 30.0
+
+#: The environment variable of each request's deadline in seconds (``timeout``).
+TIMEOUT_ENV = "PROMOTER_TALEND_TIMEOUT"
+
+#: The environment variable of how long one call retries failures that got no answer
+#: (:attr:`RetryPolicy.no_answer_time`).
+RETRY_TIME_ENV = "PROMOTER_TALEND_RETRY_TIME"
 
 
 def region_url(region: str) -> str:
@@ -65,6 +88,46 @@ def region_url(region: str) -> str:
             f"unknown Talend Cloud region {region!r}",
             hint=f"use one of {', '.join(REGIONS)}, or give the API URL itself (TALEND_API_URL)",
         ) from None
+
+
+def check_base_url(url: str) -> str:
+    """``url`` without a trailing slash, if it can be Talend Cloud's API: ``http(s)://host[:port]``.
+
+    Anything else (``ftp://``, no host, a bad port) is a :class:`ConfigurationError` at once,
+    rather than a connection error retried against an address that can never answer.
+    """
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not one
+    except ValueError:
+        host, parts = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        raise ConfigurationError(
+            f"the Talend Cloud API URL {display_url(url)!r} is not an http:// or https:// URL "
+            "with a host",
+            hint="set TALEND_API_URL (or talend.url in the pipeline file) to the API's base URL, "
+            "e.g. https://api.eu.cloud.talend.com, or set TALEND_REGION instead",
+        )
+    return url
+
+
+def seconds_from_env(name: str, environ: Mapping[str, str] | None = None) -> float | None:
+    """A positive number of seconds from the environment variable ``name``; None when unset."""
+    env = os.environ if environ is None else environ
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigurationError(
+            f"{name} must be a positive number of seconds, not {raw!r}",
+            hint=f"set {name} to e.g. 30, or unset it for the default",
+        )
+    return value
 
 
 class TalendClient:
@@ -79,8 +142,10 @@ class TalendClient:
     :attr:`executions`, :attr:`logs`. Traffic counters: :attr:`metrics`.
 
     ``retry`` and ``rate_limits`` tune the retry policy and the client-side rate limiter
-    (Talend's documented budgets by default); ``timeout`` is per request; ``max_connections``
-    bounds the connection pool (keep it at least the fan-out's concurrency).
+    (Talend's documented budgets by default); ``timeout`` is each request's deadline in seconds,
+    from connecting to the last byte of the answer (a server that trickles its answer is cut off
+    there); ``max_connections`` bounds the connection pool (keep it at least the fan-out's
+    concurrency). The base URL must be ``http(s)://host``.
     ``http_transport`` replaces httpx's network transport (tests only).
     """
 
@@ -93,7 +158,7 @@ class TalendClient:
         client_id: str | None = None,
         client_secret: str | None = None,
         auth: Authenticator | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         rate_limits: RateLimits | None = None,
         max_connections: int = 64,
@@ -106,9 +171,15 @@ class TalendClient:
                     hint="pass base_url or region, or set TALEND_API_URL or TALEND_REGION",
                 )
             base_url = region_url(region)
+        base_url = check_base_url(base_url)
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ConfigurationError(
+                f"the Talend Cloud request timeout must be a positive number of seconds, not {timeout!r}",
+                hint=f"set {TIMEOUT_ENV} (or talend.timeout in the pipeline file) to e.g. 30",
+            )
         if auth is None:
             auth = _authenticator(token, client_id, client_secret)
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         #: Counters of this client's traffic (see :meth:`ClientMetrics.snapshot`).
         self.metrics = ClientMetrics()
         self.transport = Transport(
@@ -139,7 +210,9 @@ class TalendClient:
         """A client configured from the environment variables Talend Cloud tools use.
 
         ``TALEND_API_URL`` (or ``TALEND_REGION``), and ``TALEND_ACCESS_TOKEN`` or
-        ``TALEND_CLIENT_ID`` + ``TALEND_CLIENT_SECRET`` (the access token wins when both are set).
+        ``TALEND_CLIENT_ID`` + ``TALEND_CLIENT_SECRET`` (the access token wins when both are set);
+        ``PROMOTER_TALEND_TIMEOUT`` (each request's deadline) and ``PROMOTER_TALEND_RETRY_TIME``
+        (how long a call retries when it gets no answer), in seconds.
         Keyword ``options`` are passed to the constructor and override the environment.
         """
         env = os.environ if environ is None else environ
@@ -156,6 +229,12 @@ class TalendClient:
         if settings["token"] is None:
             settings["client_id"] = get("TALEND_CLIENT_ID")
             settings["client_secret"] = get("TALEND_CLIENT_SECRET")
+        timeout = seconds_from_env(TIMEOUT_ENV, env)
+        if timeout is not None:
+            settings["timeout"] = timeout
+        retry_time = seconds_from_env(RETRY_TIME_ENV, env)
+        if retry_time is not None:
+            settings["retry"] = RetryPolicy(no_answer_time=retry_time)
         settings.update(options)
         return cls(**settings)  # type: ignore[arg-type]
 

@@ -25,6 +25,7 @@ token, client secret or secret connection value can leak through it.
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -47,6 +48,7 @@ __all__ = [
     "TalendTimeoutError",
     "Unauthorized",
     "WaitTimeoutError",
+    "display_url",
     "error_for_status",
 ]
 
@@ -200,6 +202,8 @@ class TalendConnectionError(TalendError):
 
     ``sent`` tells whether the request may have reached the server (``False`` when the connection
     could not even be opened): only then is the outcome of a create or start ambiguous.
+    ``base_url`` is the API the client talks to (shown without credentials): the message names
+    the whole URL, so that a wrong ``TALEND_API_URL`` is plain to see.
     """
 
     def __init__(
@@ -210,39 +214,97 @@ class TalendConnectionError(TalendError):
         *,
         sent: bool = True,
         hint: str | None = None,
+        base_url: str | None = None,
     ) -> None:
         self.method = method
         self.path = mask(path)
         self.sent = sent
         self.reason = mask(reason)
-        super().__init__(
-            f"no answer from Talend Cloud to {method} {self.path}: {self.reason}",
-            hint=hint
-            or "check the network path to TALEND_API_URL (proxy, firewall, DNS) and try again",
+        self.base_url = display_url(base_url) if base_url else None
+        self.url = f"{self.base_url}{self.path}" if self.base_url else self.path
+        super().__init__(self._describe(), hint=hint or self._default_hint())
+
+    def _describe(self) -> str:
+        return f"no answer from Talend Cloud to {self.method} {self.url}: {self.reason}"
+
+    def _default_hint(self) -> str:
+        where = self.base_url or "TALEND_API_URL"
+        return (
+            f"check that {where} is the Talend Cloud API (TALEND_API_URL or TALEND_REGION, or "
+            "talend.url in the pipeline file) and that it can be reached from here (proxy, "
+            "firewall, DNS); connection failures are retried for PROMOTER_TALEND_RETRY_TIME "
+            "seconds (default 5)"
         )
 
     @classmethod
-    def from_httpx(cls, method: str, path: str, exc: httpx.TransportError) -> TalendConnectionError:
-        """The client error for an httpx transport error."""
+    def from_httpx(
+        cls,
+        method: str,
+        path: str,
+        exc: httpx.TransportError,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = None,
+    ) -> TalendConnectionError:
+        """The client error for an httpx transport error (``timeout``: the request's deadline)."""
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         # Nothing was sent when the connection could not be opened or taken from the pool.
         sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
         if isinstance(exc, httpx.TimeoutException):
-            return TalendTimeoutError(method, path, reason, sent=sent)
-        return cls(method, path, reason, sent=sent)
+            return TalendTimeoutError(
+                method, path, reason, sent=sent, base_url=base_url, timeout=timeout
+            )
+        return cls(method, path, reason, sent=sent, base_url=base_url)
 
 
 class TalendTimeoutError(TalendConnectionError):
-    """No answer from Talend Cloud within the client's timeout."""
+    """No complete answer from Talend Cloud within the request's deadline (``timeout`` seconds,
+    from connecting to the last byte of the answer)."""
 
-    def __init__(self, method: str, path: str, reason: str, *, sent: bool = True) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        reason: str,
+        *,
+        sent: bool = True,
+        base_url: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.timeout = timeout
         super().__init__(
             method,
             path,
             reason,
             sent=sent,
-            hint="raise the client's timeout (TalendClient(timeout=...)) or try again later",
+            base_url=base_url,
+            hint=(
+                "allow more seconds per request with PROMOTER_TALEND_TIMEOUT or talend.timeout in "
+                "the pipeline file (TalendClient(timeout=...) in Python; default 30), or try "
+                "again later"
+            ),
         )
+
+    def _describe(self) -> str:
+        within = f"within {self.timeout:g}s" if self.timeout is not None else "in time"
+        return (
+            f"no complete answer from Talend Cloud to {self.method} {self.url} {within} "
+            f"({self.reason})"
+        )
+
+
+def display_url(url: str) -> str:
+    """A URL as it may be shown: without user name, password, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return mask(url)
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return mask(urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", "")))
 
 
 class AmbiguousOutcomeError(TalendError):
@@ -265,12 +327,17 @@ class AmbiguousOutcomeError(TalendError):
 class WaitTimeoutError(TalendError):
     """An execution or promotion did not reach a final state within the wait's timeout."""
 
-    def __init__(self, what: str, timeout: float, last_status: str | None) -> None:
+    def __init__(
+        self, what: str, timeout: float, last_status: str | None, *, last_error: str | None = None
+    ) -> None:
         self.what = what
         self.timeout = timeout
         self.last_status = last_status
+        self.last_error = mask(last_error) if last_error else None
+        failing = f"; the last poll failed: {self.last_error}" if self.last_error else ""
         super().__init__(
-            f"{what} did not finish within {timeout:g}s (last status: {last_status or 'unknown'})",
+            f"{what} did not finish within {timeout:g}s (last status: {last_status or 'unknown'})"
+            + failing,
             hint="wait longer (timeout=...), or check the run in Talend Management Console; "
             "it may still be going",
         )

@@ -16,6 +16,7 @@ the server answers 409 as it would have without the failure).
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +26,13 @@ from typing import Any, Literal, TypeVar, cast
 import httpx
 import pydantic
 
-from promoter.talend.errors import NotFound, TalendError, WaitTimeoutError
+from promoter.talend.errors import (
+    Conflict,
+    NotFound,
+    TalendAPIError,
+    TalendError,
+    WaitTimeoutError,
+)
 from promoter.talend.masking import register_connection_parameters
 from promoter.talend.models import (
     Artifact,
@@ -74,6 +81,7 @@ from promoter.talend.models import (
     WorkspaceUpdateRequest,
 )
 from promoter.talend.paging import MAX_PAGE_SIZE, Paginator
+from promoter.talend.retries import is_retryable
 from promoter.talend.transport import Transport, logger
 
 __all__ = [
@@ -95,6 +103,9 @@ R = TypeVar("R")
 
 #: Seconds of clock difference tolerated when matching an execution to the start that made it.
 START_TIME_TOLERANCE = 2.0
+
+#: The longest pause between runs of a promotion refused because its environment pair is busy.
+BUSY_PAIR_MAX_PAUSE = 15.0
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -169,6 +180,21 @@ def _plan_task_ids(plan: PlanSummary) -> set[str]:
         ids.update(flow.id for flow in step.flows or [] if flow.id)
         pending.extend(s for s in (step.next_step, step.step_on_exception) if s is not None)
     return ids
+
+
+def _poll_failure(what: str, exc: TalendError, poll_interval: float) -> float:
+    """How long to pause after a poll of ``what`` failed transiently; re-raises otherwise.
+
+    A poll is a read: a 429 or a transient failure (5xx, no answer) that outlasted the call's own
+    retries says nothing about what is polled, so the wait goes on until its own timeout.
+    """
+    if not is_retryable(exc):
+        raise exc
+    pause = poll_interval
+    if isinstance(exc, TalendAPIError) and exc.retry_after is not None:
+        pause = max(pause, exc.retry_after)
+    logger.info("polling %s failed (%s); polling again in %.1fs", what, exc.message, pause)
+    return pause
 
 
 def _aware(moment: datetime) -> datetime:
@@ -814,6 +840,32 @@ class PromotionsAPI(_Resource):
             reconcile=lambda: self.find(request.source_environment_id, request.target_environment_id),
         )
 
+    def find_or_create(
+        self, source_environment_id: str, target_environment_id: str
+    ) -> PromotionDefinition:
+        """The definition promoting from one environment to another, created when there is none.
+
+        Another client may create it between the look-up and the create (two promotions to one
+        environment at once): Talend answers 409, which means "use the one that exists", and it
+        is looked up again.
+        """
+        found = self.find(source_environment_id, target_environment_id)
+        if found is not None:
+            return found
+        try:
+            return self.create(
+                PromotionCreateRequest(
+                    source_environment_id=source_environment_id,
+                    target_environment_id=target_environment_id,
+                )
+            )
+        except Conflict:
+            found = self.find(source_environment_id, target_environment_id)
+            if found is None:
+                raise
+            logger.info("promotion %s was created by another client meanwhile; using it", found.executable)
+            return found
+
     def delete(self, promotion_id: str) -> None:
         """Delete a promotion definition."""
         self._t.call("DELETE", self.ONE, path_params={"promotionId": promotion_id}, parse=_nothing)
@@ -853,22 +905,62 @@ class PromotionsAPI(_Resource):
     def wait_for_report(
         self, execution_id: str, *, timeout: float = 1800.0, poll_interval: float = 2.0
     ) -> PromotionReport:
-        """Poll a promotion run until it has finished; its final report."""
+        """Poll a promotion run until it has finished; its final report.
+
+        Polls that fail transiently (429, 5xx, no answer) even after the client's retries are
+        waited out until ``timeout``: they say nothing about the run.
+        """
+        what = f"promotion run {execution_id}"
         deadline = time.monotonic() + timeout
+        last: str | None = None
+        problem: str | None = None
         while True:
-            report = self.get_report(execution_id)
-            if report.status not in (None, PromotionReportStatus.PROMOTION_STARTED):
-                return report
+            pause = poll_interval
+            try:
+                report = self.get_report(execution_id)
+            except TalendError as exc:
+                pause, problem = _poll_failure(what, exc, poll_interval), exc.message
+            else:
+                if report.status not in (None, PromotionReportStatus.PROMOTION_STARTED):
+                    return report
+                last, problem = report.status, None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(f"promotion run {execution_id}", timeout, report.status)
-            time.sleep(min(poll_interval, remaining))
+                raise WaitTimeoutError(what, timeout, last, last_error=problem)
+            time.sleep(min(pause, remaining))
 
     def promote(
         self, request: PromotionRunRequest, *, timeout: float = 1800.0, poll_interval: float = 2.0
     ) -> PromotionReport:
-        """Run a promotion and wait for its final report."""
-        execution = self.run(request)
+        """Run a promotion and wait for its final report.
+
+        Talend runs one promotion per environment pair at a time and refuses another while one
+        runs (409): the run is sent again — after half to one ``poll_interval`` at first, then
+        less often — for up to ``timeout`` seconds; a 409 is a refusal, so nothing runs twice.
+        Once accepted, the run is waited for up to ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        refusals = 0
+        while True:
+            try:
+                execution = self.run(request)
+                break
+            except Conflict as busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+                # Half to one poll interval at first, doubling up to BUSY_PAIR_MAX_PAUSE: quick
+                # turns after a short run, few requests while a long one (minutes) goes on.
+                ceiling = min(poll_interval * 2**refusals, BUSY_PAIR_MAX_PAUSE)
+                refusals += 1
+                pause = min(random.uniform(ceiling / 2, ceiling), remaining)
+                logger.info(
+                    "promotion %s is busy (%s); sending the run again in %.1fs",
+                    request.executable,
+                    busy.server_message or "409",
+                    pause,
+                )
+                time.sleep(pause)
         if execution.execution_report is not None and execution.execution_report.status not in (
             None,
             PromotionReportStatus.PROMOTION_STARTED,
@@ -946,25 +1038,32 @@ class ExecutionsAPI(_Resource):
         """Poll an execution until it ends; its final state (successful or not).
 
         A 404 during the first ``not_found_grace`` seconds is waited out: for routes and data
-        services Talend answers with a deploy receipt that is not readable at once.
+        services Talend answers with a deploy receipt that is not readable at once. Polls that
+        fail transiently (429, 5xx, no answer) even after the client's retries are waited out
+        until ``timeout``: they say nothing about the execution, and must not fail a check.
         """
+        what = f"execution {execution_id}"
         started = time.monotonic()
         deadline = started + timeout
         last: ExecutionStatus | None = None
+        problem: str | None = None
         while True:
+            pause = poll_interval
             try:
                 execution = self.get(execution_id)
             except NotFound:
                 if time.monotonic() - started > not_found_grace:
                     raise
+            except TalendError as exc:
+                pause, problem = _poll_failure(what, exc, poll_interval), exc.message
             else:
                 if execution.status.is_terminal:
                     return execution
-                last = execution.status
+                last, problem = execution.status, None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(f"execution {execution_id}", timeout, last)
-            time.sleep(min(poll_interval, remaining))
+                raise WaitTimeoutError(what, timeout, last, last_error=problem)
+            time.sleep(min(pause, remaining))
 
     def run(
         self, request: ExecutionStartRequest, *, timeout: float = 3600.0, poll_interval: float = 2.0

@@ -5,6 +5,13 @@ The wait is the server's ``Retry-After`` when it sent one (seconds or an HTTP da
 exponential backoff with jitter; retries stop after ``max_attempts`` or when the total time spent
 waiting would exceed ``max_total_wait``.
 
+Failures that got *no answer* — a connection that could not be opened, or no complete answer
+within the request's deadline — cost time, not just a refusal: they are retried only while the
+time since the call's first such attempt began, plus the wait before the next, stays within
+``no_answer_time``. An unreachable API thus fails in seconds, and an unresponsive one after one
+request's timeout (at most ``no_answer_time`` + the timeout per call), instead of ``max_attempts``
+times the timeout.
+
 Whether a failure is *ambiguous* — the call may have taken effect — decides what may be retried
 for non-idempotent calls (creates, execution starts, promotion runs): a 429 or a connection that
 could not be opened is a refusal, anything else after the request left (5xx, 408, a dropped
@@ -23,7 +30,7 @@ import tenacity
 
 from promoter.talend.errors import TalendAPIError, TalendConnectionError, TalendTimeoutError
 
-__all__ = ["RetryPolicy", "is_ambiguous", "is_retryable", "parse_retry_after"]
+__all__ = ["RetryPolicy", "is_ambiguous", "is_retryable", "is_unanswered", "parse_retry_after"]
 
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -38,6 +45,8 @@ class RetryPolicy:
     between attempts of one call. After a timeout of a request that was sent, the wait is at least
     ``timeout_settle``: the server may still be working on it, and the look-up that decides
     whether a create or start may be sent again must come after it has finished.
+    ``no_answer_time`` bounds the retries of failures that got no answer (:func:`is_unanswered`),
+    counted from the start of the call's first such attempt (``PROMOTER_TALEND_RETRY_TIME``).
     """
 
     max_attempts: int = 8
@@ -46,6 +55,7 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     max_total_wait: float = 120.0
     timeout_settle: float = 5.0
+    no_answer_time: float = 5.0
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """The jittered exponential backoff before retry number ``retry_number`` (1-based)."""
@@ -74,6 +84,11 @@ class RetryPolicy:
         if retry_state.attempt_number >= self.max_attempts:
             return True
         return retry_state.idle_for + retry_state.upcoming_sleep > self.max_total_wait
+
+    def out_of_time(self, unanswered_for: float, upcoming_sleep: float) -> bool:
+        """Whether a call whose attempts have gone unanswered for ``unanswered_for`` seconds (since
+        the first such attempt began) stops rather than wait ``upcoming_sleep`` and try again."""
+        return unanswered_for + upcoming_sleep > self.no_answer_time
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -107,6 +122,18 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, TalendAPIError):
         return exc.status in _RETRYABLE_STATUSES
     return isinstance(exc, TalendConnectionError)
+
+
+def is_unanswered(exc: BaseException) -> bool:
+    """Whether a failed attempt got no answer and took time to fail: the connection could not be
+    opened (refused, unreachable, DNS, connect timeout), or the answer did not come in time.
+
+    A connection dropped after the request was sent fails at once; it is retried like an error
+    status, by the attempt count.
+    """
+    if isinstance(exc, TalendTimeoutError):
+        return True
+    return isinstance(exc, TalendConnectionError) and not exc.sent
 
 
 def is_ambiguous(exc: BaseException) -> bool:

@@ -6,7 +6,12 @@ of everything around it:
 - the ``talend-version`` header and the bearer token (fetched, refreshed, and renewed once on a
   401 with client credentials);
 - the client-side rate limiter of the call's API family (:mod:`promoter.talend.ratelimit`);
-- retries with the one policy of :mod:`promoter.talend.retries`, each logged;
+- a wall-clock deadline of ``timeout`` seconds per request — connecting, sending, the headers and
+  the body together (:mod:`promoter.talend.deadline`), so a server that trickles its answer cannot
+  hold a request past it;
+- retries with the one policy of :mod:`promoter.talend.retries`, each logged at INFO as
+  ``retrying n/N METHOD URL in Xs after REASON``; failures that got no answer (the API
+  unreachable, or silent past the deadline) are retried for ``retry.no_answer_time`` seconds only;
 - non-idempotent calls: a failure that may have taken effect is never retried blindly; the call's
   ``reconcile`` look-up runs first, and only if it finds nothing is the call sent again (without a
   look-up the error is an :class:`~promoter.talend.errors.AmbiguousOutcomeError`);
@@ -29,18 +34,27 @@ import tenacity
 
 from promoter.__about__ import __version__
 from promoter.talend.auth import Authenticator
+from promoter.talend.deadline import DeadlineClient, request_deadline
 from promoter.talend.errors import (
     AmbiguousOutcomeError,
     TalendAPIError,
     TalendConnectionError,
     TalendError,
+    TalendTimeoutError,
+    display_url,
     error_for_status,
 )
 from promoter.talend.masking import MaskingFilter, mask
 from promoter.talend.metrics import ClientMetrics
 from promoter.talend.models import TALEND_VERSION, TokenRequest, TokenResponse
 from promoter.talend.ratelimit import RateLimiter, RateLimits, family_of
-from promoter.talend.retries import RetryPolicy, is_ambiguous, is_retryable, parse_retry_after
+from promoter.talend.retries import (
+    RetryPolicy,
+    is_ambiguous,
+    is_retryable,
+    is_unanswered,
+    parse_retry_after,
+)
 
 __all__ = ["Transport", "logger"]
 
@@ -65,8 +79,9 @@ TOKEN_PATH = "/security/oauth/token"
 class Transport:
     """Sends API calls to one Talend Cloud base URL; thread-safe.
 
-    ``http_transport`` replaces httpx's network transport (for tests of conditions no server can
-    produce); ``sleep`` replaces :func:`time.sleep` between retries.
+    ``timeout`` is each request's deadline in seconds, from connecting to the last byte of the
+    answer. ``http_transport`` replaces httpx's network transport (for tests of conditions no
+    server can produce); ``sleep`` replaces :func:`time.sleep` between retries.
     """
 
     def __init__(
@@ -83,13 +98,15 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.auth = auth
         self.retry = retry if retry is not None else RetryPolicy()
         self.limiter = RateLimiter(rate_limits)
         self.metrics = metrics if metrics is not None else ClientMetrics()
         self._sleep = sleep
         self._clock_offset = 0.0
-        self._http = httpx.Client(
+        self._shown_url = display_url(self.base_url)
+        self._http = DeadlineClient(
             base_url=self.base_url,
             headers={
                 "talend-version": TALEND_VERSION,
@@ -145,6 +162,7 @@ class Transport:
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
         query = {k: v for k, v in (params or {}).items() if v is not None}
         ambiguity = _Ambiguity()
+        silence = _Silence()
 
         def attempt() -> R:
             if ambiguity.pending and reconcile is not None:
@@ -153,6 +171,7 @@ class Transport:
                 ambiguity.pending = False
                 if found is not None:
                     return found
+            started = time.monotonic()
             try:
                 response = self._send(
                     method,
@@ -167,6 +186,7 @@ class Transport:
                 )
             except TalendConnectionError as exc:
                 ambiguity.note(exc)
+                silence.note(exc, started)
                 raise
             finally:
                 ambiguity.attempts += 1
@@ -183,24 +203,35 @@ class Transport:
                 return False
             return safe or reconcile is not None or not is_ambiguous(exc)
 
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if self.retry.tenacity_stop(state):
+                return True
+            outcome = state.outcome
+            exc = outcome.exception() if outcome is not None else None
+            if silence.since is None or exc is None or not is_unanswered(exc):
+                return False
+            # Unanswered attempts cost time, not just a refusal: bounded by time, not by count.
+            return self.retry.out_of_time(time.monotonic() - silence.since, state.upcoming_sleep)
+
         def before_sleep(state: tenacity.RetryCallState) -> None:
             outcome = state.outcome
             exc = outcome.exception() if outcome is not None else None
             self.metrics.record_retry(family)
             logger.info(
-                "retrying %s %s in %.2fs after %s (attempt %d of %d)",
+                "retrying %d/%d %s %s%s in %.2fs after %s",
+                state.attempt_number,
+                self.retry.max_attempts - 1,
                 method,
+                self._shown_url,
                 path,
                 state.upcoming_sleep,
                 _describe(exc),
-                state.attempt_number + 1,
-                self.retry.max_attempts,
             )
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(should_retry),
             wait=self.retry.tenacity_wait,
-            stop=self.retry.tenacity_stop,
+            stop=stop,
             before_sleep=before_sleep,
             sleep=self._sleep,
             reraise=True,
@@ -253,14 +284,15 @@ class Transport:
             self.metrics.record_limiter_wait(family, self.limiter.acquire(family))
             started = time.perf_counter()
             try:
-                response = self._http.request(
-                    method,
-                    path,
-                    params=params or None,
-                    json=json,
-                    headers=headers,
-                    auth=basic_auth if basic_auth is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                with request_deadline(self.timeout):
+                    response = self._http.request(
+                        method,
+                        path,
+                        params=params or None,
+                        json=json,
+                        headers=headers,
+                        auth=basic_auth if basic_auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
             except httpx.TransportError as exc:
                 elapsed = time.perf_counter() - started
                 self.metrics.record_request(family, endpoint, None, elapsed)
@@ -273,7 +305,9 @@ class Transport:
                     attempt,
                     extra=_extra(method, path, None, elapsed, attempt),
                 )
-                raise TalendConnectionError.from_httpx(method, path, exc) from None
+                raise TalendConnectionError.from_httpx(
+                    method, path, exc, base_url=self.base_url, timeout=self.timeout
+                ) from None
             elapsed = time.perf_counter() - started
             status = response.status_code
             self.metrics.record_request(family, endpoint, status, elapsed)
@@ -396,6 +430,19 @@ class _Ambiguity:
             self.seen = True
 
 
+class _Silence:
+    """When one call's first attempt that got no answer began (monotonic seconds), if any."""
+
+    __slots__ = ("since",)
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def note(self, exc: TalendError, started: float) -> None:
+        if self.since is None and is_unanswered(exc):
+            self.since = started
+
+
 def _fill(template: str, path_params: Mapping[str, str] | None) -> str:
     if not path_params:
         return template
@@ -413,6 +460,8 @@ def _text(value: object) -> str | None:
 def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, TalendAPIError):
         return f"{exc.status}"
+    if isinstance(exc, TalendTimeoutError) and exc.timeout is not None:
+        return f"no answer within {exc.timeout:g}s ({exc.reason})"
     if isinstance(exc, TalendConnectionError):
         return exc.reason
     return type(exc).__name__

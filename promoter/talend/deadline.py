@@ -1,0 +1,211 @@
+"""A wall-clock deadline per request: connecting, sending, the headers and the body, together.
+
+httpx's timeouts bound each network operation, not the request: a read timeout starts again at
+every byte, so a server that sends one byte a second (a "slow loris") holds a request for as long
+as it likes. Here every operation of a request is given ``min(its own timeout, time left)``, and
+an operation that would start after the deadline fails at once with httpcore's timeout error for
+that operation — which httpx turns into ``httpx.ConnectTimeout``, ``ReadTimeout`` or
+``WriteTimeout`` as usual.
+
+The deadline is the calling thread's (:func:`request_deadline`): httpx's synchronous client does
+all of a request's network work in the thread that sent it, pooled connections included, so each
+thread's requests keep their own deadlines. :class:`DeadlineClient` is an ``httpx.Client`` whose
+connections — direct, or through the proxies of ``HTTP(S)_PROXY``/``ALL_PROXY`` — all obey it.
+
+A TLS handshake is one operation: CPython bounds ``do_handshake`` by the socket timeout as a whole.
+Name resolution (``getaddrinfo``) is not bounded by any socket timeout; it is the one step outside
+the deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import threading
+import time
+import typing
+from collections.abc import Iterable, Iterator
+
+import httpcore
+import httpx
+
+__all__ = [
+    "DeadlineBackend",
+    "DeadlineClient",
+    "DeadlineHTTPTransport",
+    "DeadlineStream",
+    "request_deadline",
+    "time_left",
+]
+
+_current = threading.local()
+
+#: httpx's own default (the client always passes its limits; this only mirrors the signature).
+_HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+#: Bytes written per operation, so that a server that reads slowly cannot stretch one write past
+#: the deadline by more than one chunk.
+WRITE_CHUNK = 64 * 1024
+
+
+@contextlib.contextmanager
+def request_deadline(seconds: float | None) -> Iterator[None]:
+    """Within the block, the calling thread's requests end within ``seconds`` (None: no deadline).
+
+    Nested blocks keep the earlier of the two deadlines.
+    """
+    saved: float | None = getattr(_current, "deadline", None)
+    if seconds is not None:
+        ends = time.monotonic() + seconds
+        _current.deadline = ends if saved is None else min(saved, ends)
+    try:
+        yield
+    finally:
+        _current.deadline = saved
+
+
+def time_left() -> float | None:
+    """Seconds left before the calling thread's deadline (may be negative); None without one."""
+    deadline: float | None = getattr(_current, "deadline", None)
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _bounded(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    """An operation's timeout cut to the time left; ``error`` when none is left."""
+    left = time_left()
+    if left is None:
+        return timeout
+    if left <= 0:
+        raise error("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A network stream whose reads, writes and TLS handshake end by the thread's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        for start in range(0, len(buffer), WRITE_CHUNK):
+            chunk = buffer[start : start + WRITE_CHUNK]
+            self._stream.write(chunk, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """Opens connections whose every operation ends by the thread's deadline (wraps ``backend``,
+    httpcore's own synchronous backend by default)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend | None = None) -> None:
+        self._backend = backend if backend is not None else httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host,
+            port,
+            _bounded(timeout, httpcore.ConnectTimeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_unix_socket(
+            path, _bounded(timeout, httpcore.ConnectTimeout), socket_options=socket_options
+        )
+        return DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class DeadlineHTTPTransport(httpx.HTTPTransport):
+    """httpx's network transport (same arguments), over a :class:`DeadlineBackend`.
+
+    httpx takes no network backend, so the one of the connection pool it builds is wrapped; the
+    check below makes an httpx/httpcore release that moves it fail loudly, not silently unbounded.
+    """
+
+    def __init__(self, **options: typing.Any) -> None:
+        super().__init__(**options)
+        pool = getattr(self, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if not isinstance(backend, httpcore.NetworkBackend):  # pragma: no cover - version guard
+            raise RuntimeError(
+                "this httpx/httpcore release keeps no network backend on its connection pool; "
+                "promoter's request deadlines need httpx 0.28 and httpcore 1.x"
+            )
+        if not isinstance(backend, DeadlineBackend):
+            pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
+
+
+class DeadlineClient(httpx.Client):
+    """An ``httpx.Client`` whose every transport — the default one and those of the proxies taken
+    from the environment — is a :class:`DeadlineHTTPTransport`. Pass ``transport=`` to replace
+    the network altogether (tests); that one is used as given."""
+
+    def _init_transport(
+        self,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: typing.Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _HTTPX_DEFAULT_LIMITS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> httpx.BaseTransport:
+        if transport is not None:
+            return transport
+        return DeadlineHTTPTransport(
+            verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
+        )
+
+    def _init_proxy_transport(
+        self,
+        proxy: httpx.Proxy,
+        verify: ssl.SSLContext | str | bool = True,
+        cert: typing.Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: httpx.Limits = _HTTPX_DEFAULT_LIMITS,
+    ) -> httpx.BaseTransport:
+        return DeadlineHTTPTransport(
+            verify=verify,
+            cert=cert,
+            trust_env=trust_env,
+            http1=http1,
+            http2=http2,
+            limits=limits,
+            proxy=proxy,
+        )
