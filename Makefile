@@ -31,8 +31,10 @@ $(STAMP): $(BIN)/python pyproject.toml $(DISTRIBUTIONS)
 
 install: $(STAMP)
 
+# ruff, and the architecture: import-linter holds the layers declared in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard promoter tests benchmarks plugins)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy promoter $(wildcard plugins/*/promoter_*)

@@ -63,12 +63,13 @@ def run_promoter(
     pipeline_file.write_text(pipeline_text(tasks, concurrency=concurrency))
     cpu0, wall0 = time.process_time(), time.perf_counter()
 
+    from promoter.context import RunOptions
     from promoter.engine import Engine
-    from promoter.hooks import PromoterHooks
+    from promoter.hooks.calls import PromoterHooks
+    from promoter.hooks.manager import get_plugin_manager
     from promoter.ledger import open_ledger
+    from promoter.model import PromoterConfig
     from promoter.pipeline import load_pipeline
-    from promoter.plugins import PromoterConfig, get_plugin_manager
-    from promoter.run import RunOptions
 
     imported_cpu = time.process_time() - cpu0
     hooks = PromoterHooks(get_plugin_manager(load_entrypoints=True))

@@ -31,8 +31,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from promoter.builtins.console import is_plain, make_console
 from promoter.sandbox import Sandbox, SandboxSettings
-from promoter.stages.console import is_plain, make_console
 from promoter.talend.client import TalendClient
 from promoter.terminal import printable_markup
 

@@ -49,14 +49,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from promoter.hookspecs import hookimpl
+from promoter import hookimpl
 
 if TYPE_CHECKING:
     from pluggy import HookImpl
 
+    from promoter.context import RunContext
+    from promoter.hooks.manager import PromoterPluginManager
     from promoter.ledger import SQLiteLedger
-    from promoter.plugins import PromoterPluginManager
-    from promoter.run import RunContext, RunOutcome
+    from promoter.model import RunOutcome
     from promoter.sandbox import Sandbox
     from promoter.talend.client import TalendClient
 
@@ -224,7 +225,7 @@ def hook_recorder() -> Iterator[HookRecorder]:
 @pytest.fixture
 def plugin_manager(hook_recorder: HookRecorder) -> PromoterPluginManager:
     """A fresh plugin manager: promoter's built-in plugins, no entry points, nothing blocked."""
-    from promoter.plugins import get_plugin_manager
+    from promoter.hooks.manager import get_plugin_manager
 
     pm = get_plugin_manager(load_entrypoints=False, disabled=())
     hook_recorder.attach(pm)
@@ -240,7 +241,7 @@ class PluginRegistrar:
 
     def __call__(self, plugin: object, name: str | None = None) -> str:
         """Register ``plugin`` (a module, class instance...) and return its name."""
-        from promoter.plugins import PluginOrigin
+        from promoter.hooks.manager import PluginOrigin
 
         found = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         plugin_name = str(found)
@@ -543,7 +544,7 @@ class PromoterRunner:
         outcome = None
         report_dir = None
         if probe.run is not None:
-            from promoter.run import RunOutcome
+            from promoter.model import RunOutcome
 
             body = self.ledger.document(probe.run.run_id, "outcome")
             outcome = RunOutcome.model_validate_json(body) if body else None
@@ -569,9 +570,9 @@ class PromoterRunner:
         import click
 
         from promoter.cli import cli
-        from promoter.commands import _PM_KEY
+        from promoter.cli.options import use_plugin_manager
         from promoter.errors import PromoterError
-        from promoter.plugins import PluginOrigin, get_plugin_manager
+        from promoter.hooks.manager import PluginOrigin, get_plugin_manager
 
         stdout, stderr = io.StringIO(), io.StringIO()
         with self._monkeypatch.context() as patch:
@@ -590,7 +591,7 @@ class PromoterRunner:
                         pm.register(_probe, name="promoter.testing.probe")
                     self._recorder.attach(pm)
                     ctx = cli.make_context("promoter", list(args))
-                    ctx.meta[_PM_KEY] = pm
+                    use_plugin_manager(ctx, pm)
                     with ctx:
                         value = cli.invoke(ctx)
                     code = value if isinstance(value, int) else 0

@@ -13,6 +13,10 @@ from typing import Any
 
 import pytest
 
+# The fake platform's estate and the in-process engine, for the tests of hooks, engine,
+# pipeline, ledger and cli (tests/engine/estate.py).
+from engine.estate import estate, harness  # noqa: F401
+
 _TABLE = pytest.StashKey["CoverageTable"]()
 _WORKER_KEY = "promoter_conformance"
 

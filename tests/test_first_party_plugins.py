@@ -130,9 +130,9 @@ def test_blocking_the_plugins_removes_their_effect(
 def test_each_plugin_registers_a_section_named_like_itself() -> None:
     """Blocking a plugin ignores the section of the same name: each plugin must keep to that."""
     from promoter import get_plugin_manager
-    from promoter.hooks import PromoterHooks
+    from promoter.hooks.calls import PromoterHooks
     from promoter.pipeline import collect_sections
 
     registry = collect_sections(PromoterHooks(get_plugin_manager(disabled=())))
-    owners = {name: owner for name, (_model, owner) in registry.items() if owner in FIRST_PARTY}
+    owners = {name: spec.owner for name, spec in registry.items() if spec.owner in FIRST_PARTY}
     assert owners == {name: name for name in FIRST_PARTY}

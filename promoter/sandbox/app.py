@@ -8,9 +8,6 @@ the request log) are under ``/_sandbox``.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import secrets
 import time
 import uuid
@@ -26,7 +23,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promoter.sandbox.errors import ApiError
-from promoter.sandbox.estate import Estate, iso, utcnow
+from promoter.sandbox.estate import Estate
+from promoter.sandbox.estate.rows import iso, utcnow
 from promoter.sandbox.executions import Executions
 from promoter.sandbox.faults import REAL_BUDGETS, FaultInjector, RateLimiter, RequestLog, family_of
 from promoter.sandbox.store import Store
@@ -294,21 +292,6 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def basic_credentials(header: str | None) -> tuple[str, str] | None:
-    """``(client_id, secret)`` from an HTTP Basic ``Authorization`` header, or None."""
-    if not header:
-        return None
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (client_id, secret) if sep else None
-
-
 def _drop(send: Send) -> None:
     """Close the client's connection without an answer (uvicorn's h11 protocol)."""
     cycle = getattr(send, "__self__", None)
@@ -318,8 +301,3 @@ def _drop(send: Send) -> None:
     cycle.disconnected = True  # uvicorn must not answer 500 for the missing response
     cycle.keep_alive = False
     transport.close()
-
-
-def dumps(body: Any) -> bytes:
-    """Compact JSON, as the sandbox answers."""
-    return json.dumps(body, separators=(",", ":")).encode()

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from promoter.sandbox.errors import ApiError, not_found
-from promoter.sandbox.estate import BEHAVIOUR_KEY, Estate, iso, utcnow
+from promoter.sandbox.estate import Estate
+from promoter.sandbox.estate.rows import BEHAVIOUR_KEY, iso, utcnow
 from promoter.sandbox.store import Row
 from promoter.talend import models as m
 

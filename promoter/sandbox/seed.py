@@ -19,7 +19,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from promoter.sandbox.estate import Estate, stable_id
+from promoter.sandbox.estate import Estate
+from promoter.sandbox.estate.rows import stable_id
 from promoter.talend import models as m
 
 ENVIRONMENTS = ("dev", "test", "prod")
@@ -199,7 +200,7 @@ def _demo(estate: Estate) -> None:
               parameters={"MODEL": "v1"}, connections={"Salesforce": crm}, tags=["marketing", "ml"],
               description="Scores new leads")
         estate.create_plan(
-            m.PlanRequest(name="Finance nightly", workspace_id=finance, steps=[
+            m.ExecutionPlanRequest(name="Finance nightly", workspace_id=finance, steps=[
                 m.Step(name="Load", condition="ALL_SUCCEEDED", task_ids=[daily]),
                 m.Step(name="Ledger", condition="ALL_SUCCEEDED", task_ids=[ledger]),
             ]),

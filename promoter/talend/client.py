@@ -167,8 +167,9 @@ class TalendClient:
         if base_url is None:
             if region is None:
                 raise ConfigurationError(
-                    "no Talend Cloud API URL given",
-                    hint="pass base_url or region, or set TALEND_API_URL or TALEND_REGION",
+                    "no Talend Cloud API to talk to",
+                    hint="set TALEND_API_URL (or TALEND_REGION), or talend.url in the pipeline "
+                    "file (TalendClient: pass base_url or region)",
                 )
             base_url = region_url(region)
         base_url = check_base_url(base_url)

@@ -1,7 +1,8 @@
 """A fake platform for the engine's tests: the source and the target are JSON files.
 
 Loaded like any local plugin (``plugins: [./fake_target.py]`` in a pipeline, or ``-p``). It
-registers a ``fake:`` pipeline section that names the two files (relative to the pipeline file)
+registers a ``fake:`` pipeline section (its only section: a fake pipeline has no ``artifacts:``
+or any other Talend key) that names the two files (relative to the pipeline file)
 and injects failures. Each file maps ``"kind:key"`` to a JSON body. Every write to the target is
 also appended to ``<target>.writes`` so tests can check that nothing was written twice.
 
@@ -19,9 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from promoter.hookspecs import hookimpl
-from promoter.pipeline import SecretRef
-from promoter.run import (
+from promoter import (
     ApplyResult,
     Change,
     ChangeAction,
@@ -29,13 +28,15 @@ from promoter.run import (
     ExportBundle,
     ExportedObject,
     FieldChange,
-    Mapping,
     MappingProblem,
     Plan,
     RollbackResult,
     RunContext,
+    SecretRef,
     Snapshot,
     SnapshotEntry,
+    TargetMapping,
+    hookimpl,
 )
 
 
@@ -106,7 +107,7 @@ def promoter_export(run: RunContext) -> ExportBundle:
 
 
 @hookimpl(trylast=True)
-def promoter_map(run: RunContext, bundle: ExportBundle) -> Mapping:
+def promoter_map(run: RunContext, bundle: ExportBundle) -> TargetMapping:
     problems = []
     if _config(run).mapping_problem:
         problems.append(MappingProblem(message=str(_config(run).mapping_problem), hint="add it"))
@@ -114,11 +115,11 @@ def promoter_map(run: RunContext, bundle: ExportBundle) -> Mapping:
         ExportedObject(kind=o.kind, key=o.key, body={**o.body, "env": run.target.environment})
         for o in bundle.objects
     ]
-    return Mapping(target=run.target, objects=objects, problems=problems)
+    return TargetMapping(target=run.target, objects=objects, problems=problems)
 
 
 @hookimpl(trylast=True)
-def promoter_plan(run: RunContext, mapping: Mapping) -> Plan:
+def promoter_plan(run: RunContext, mapping: TargetMapping) -> Plan:
     current = read_objects(_path(run, _config(run).target))
     changes = []
     for obj in mapping.objects:
@@ -144,7 +145,8 @@ def promoter_plan(run: RunContext, mapping: Mapping) -> Plan:
                 fields=fields,
             )
         )
-    return Plan(target=run.target, changes=changes)
+    versions = {o.key: str(o.body["version"]) for o in mapping.objects if "version" in o.body}
+    return Plan(target=run.target, changes=changes, versions=versions)
 
 
 @hookimpl(trylast=True)

@@ -7,23 +7,22 @@ from typing import Any
 
 import pytest
 
+from engine.estate import SOURCE_OBJECTS, Estate, Harness
+from promoter import hookimpl
+from promoter.context import RunContext, RunOptions
+from promoter.engine.runs import run_record_for
 from promoter.errors import ExitCode, MissingStageError
-from promoter.hookspecs import hookimpl
-from promoter.run import (
+from promoter.model import (
     CheckResult,
     ExportBundle,
     ExportedObject,
     ObjectProgress,
     Plan,
-    RunContext,
-    RunOptions,
     RunOutcome,
     RunStatus,
     Snapshot,
     StageOutcome,
 )
-
-from .conftest import SOURCE_OBJECTS, Estate, Harness
 
 PENDING = sorted(SOURCE_OBJECTS)
 
@@ -85,7 +84,7 @@ def test_stages_run_in_order_and_the_ledger_records_them(estate: Estate, harness
     record = harness.ledger.get_run(outcome.run_id)
     assert record.status is RunStatus.PROMOTED
     assert (record.source, record.target) == ("dev/Finance", "test/Finance")
-    assert record.versions == {"daily_load": "latest"}
+    assert outcome.versions == {"daily_load": "1.2", "ledger_sync": "3.0"}
     finished = [
         e["stage"] for e in harness.ledger.stage_events(outcome.run_id) if e["event"] == "finished"
     ]
@@ -99,7 +98,7 @@ def test_stages_run_in_order_and_the_ledger_records_them(estate: Estate, harness
     assert messages["apply"] == ["3 object(s) applied"]
     assert messages["verify"] == ["fake:read-back: passed"]
     plan = Plan.model_validate_json(harness.ledger.document(outcome.run_id, "plan") or "")
-    assert plan.summary()["create"] == 3
+    assert plan.counts()["create"] == 3
     snapshot = Snapshot.model_validate_json(
         harness.ledger.document(outcome.run_id, "snapshot") or ""
     )
@@ -207,7 +206,7 @@ def test_a_wrapper_sees_every_stage_and_its_result(estate: Estate, harness: Harn
     harness.promote(estate.pipeline(), wrapper)
     assert wrapper.seen == [
         ("export", "ExportBundle"),
-        ("map", "Mapping"),
+        ("map", "TargetMapping"),
         ("plan", "Plan"),
         ("gate", "list"),
         ("snapshot", "Snapshot"),
@@ -344,7 +343,7 @@ def test_a_gate_blocks_before_anything_is_written(estate: Estate, harness: Harne
 
         @hookimpl
         def promoter_gate(self, run: RunContext, plan: Plan) -> Any:
-            from promoter.run import GateDecision
+            from promoter.model import GateDecision
 
             return GateDecision(gate="no-friday", allowed=False, reason="not today", hint="wait")
 
@@ -427,7 +426,7 @@ def test_secrets_are_never_stored_resolved(
     monkeypatch.setenv("FAKE_DB_PASSWORD", "s3cr3t-value-42")
     path = estate.pipeline(
         fake={"leak_secret": "${env:FAKE_DB_PASSWORD}"},
-        parameters={"secrets": {"DB_PASSWORD": "${env:FAKE_DB_PASSWORD}"}},
+        values={"DB_PASSWORD": "${env:FAKE_DB_PASSWORD}"},
     )
     outcome = harness.promote(path)
     assert outcome.exit_code == ExitCode.FAILED_ROLLED_BACK
@@ -560,7 +559,7 @@ def test_progress_is_thread_safe(estate: Estate, harness: Harness) -> None:
     loaded = harness.load(estate.pipeline())
     engine = harness.engine()
     run = engine.context(loaded, target=None, options=RunOptions(yes=True))
-    harness.ledger.create_run(engine._record(run))
+    harness.ledger.create_run(run_record_for(run, engine.command))
 
     def worker(n: int) -> None:
         for i in range(50):

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from promoter.ledger import HOSTNAME, Ledger, open_ledger
-from promoter.ledger_postgres import lock_key
+from promoter.ledger.postgres import lock_key
 
 POSTGRES_URL_ENV = "PROMOTER_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parents[2]
@@ -278,7 +278,7 @@ ENGINE_PLUGINS = {"core", "gates", "console", "reports"}
 # Logs each run's start and end (both inside its hold of the target's lock) to runs.log.
 PROBE_PLUGIN = """
 import json, os, time
-from promoter.hookspecs import hookimpl
+from promoter import hookimpl
 
 def _log(run, event):
     path = os.path.join(os.path.dirname(str(run.pipeline_path)), "runs.log")
@@ -323,7 +323,6 @@ class Runners:
             "kind": "release",
             "source": {"environment": "dev", "workspace": "Finance"},
             "targets": [{"environment": "test"}, {"environment": "prod"}],
-            "artifacts": [{"name": "daily_load", "version": "latest"}],
             "reports": {"formats": []},
             "plugins": ["./fake_target.py", "./probe.py"],
             "fake": {"source": source.name, "target": "target.json", **fake},
@@ -333,7 +332,7 @@ class Runners:
         return path
 
     def env(self) -> dict[str, str]:
-        from promoter.plugins import BUILTIN_PLUGINS
+        from promoter.hooks.manager import BUILTIN_PLUGINS
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMOTER_")}
         env.update(

@@ -10,7 +10,7 @@ import pytest
 
 from promoter.errors import LockHeld, RunNotFound
 from promoter.ledger import HOSTNAME, LeaseLost, Ledger
-from promoter.run import ObjectProgress, RunStatus, StageOutcome, StageStatus
+from promoter.model import ObjectProgress, RunStatus, StageOutcome, StageStatus
 
 from .conftest import Backend, run_record
 

@@ -11,8 +11,8 @@ import pytest
 
 from promoter.errors import LedgerError
 from promoter.ledger import LeaseLost, open_ledger
-from promoter.ledger_postgres import MIGRATIONS, SCHEMA_VERSION, PostgresLedger
-from promoter.run import ObjectProgress, RunStatus
+from promoter.ledger.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresLedger
+from promoter.model import ObjectProgress, RunStatus
 
 from .conftest import run_record
 

@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from promoter.ledger_postgres import PostgresLedger
+from promoter.ledger.postgres import PostgresLedger
 
 from .conftest import Runners, source_objects
 

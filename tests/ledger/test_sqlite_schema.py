@@ -12,7 +12,7 @@ import pytest
 
 from promoter.errors import LedgerError
 from promoter.ledger import SQLITE_SCHEMA_VERSION, LeaseLost, SQLiteLedger
-from promoter.run import ObjectProgress, RunStatus
+from promoter.model import ObjectProgress, RunStatus
 
 from .conftest import run_record
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from promoter.ledger import SQLiteLedger
 from promoter.sandbox import Sandbox, SandboxSettings
-from promoter.stages.workspace import TalendWorkspace
 from promoter.talend.client import TalendClient
+from promoter.talend.plugin.workspace import TalendWorkspace
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from promoter import hookimpl
-from promoter.run import ObjectProgress, RunContext
+from promoter.context import RunContext
+from promoter.model import ObjectProgress
 
 _lock = threading.Lock()
 _held = False

@@ -21,7 +21,8 @@ import signal
 import threading
 
 from promoter import hookimpl
-from promoter.run import ObjectProgress, RunContext
+from promoter.context import RunContext
+from promoter.model import ObjectProgress
 
 _lock = threading.Lock()
 _seen = 0

@@ -22,9 +22,9 @@ import pytest
 
 from promoter.sandbox import Sandbox
 from promoter.sandbox.estate import Estate
-from promoter.stages.workspace import TalendWorkspace
 from promoter.talend import models as m
 from promoter.talend.client import TalendClient
+from promoter.talend.plugin.workspace import TalendWorkspace
 
 from .estate import Workbench, fast_settings
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from promoter.sandbox import Sandbox
-from promoter.stages.workspace import TalendWorkspace
 from promoter.talend.client import TalendClient
 from promoter.talend.models import ExecutionStartRequest
+from promoter.talend.plugin.workspace import TalendWorkspace
 
 from .estate import Workbench, dump_workspace, fast_settings, large_pipeline
 

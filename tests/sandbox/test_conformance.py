@@ -27,11 +27,11 @@ from openapi_contract import (
     spec_dir,
 )
 
-from promoter.sandbox import Sandbox, routes
+from promoter.sandbox import Sandbox
+from promoter.sandbox.routes import TALEND_ROUTERS
 
 Scenario = Callable[[CheckedApi], None]
 SCENARIOS: dict[tuple[str, str], Scenario] = {}
-TALEND_ROUTERS = (routes.security, routes.orchestration, routes.processing, routes.monitoring)
 UNKNOWN_ID = "0123456789abcdef01234567"
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 

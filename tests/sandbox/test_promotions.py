@@ -92,7 +92,7 @@ class World:
         self.load = self.task("Load ledger", "0.2.0.20260201000000", {"batch": "100", "region": "eu"})
         self.report = self.task("Report ledger", "0.1.0.20260101000000", {"batch": "10"}, resources=True)
         self.plan = e.create_plan(
-            m.PlanRequest(
+            m.ExecutionPlanRequest(
                 name="Nightly", workspace_id=self.finance,
                 steps=[
                     m.Step(name="load", condition="ALL_SUCCEEDED", task_ids=[self.load]),
@@ -357,7 +357,7 @@ def test_a_changed_plan_is_replaced(world: World) -> None:
     world.promote()
     world.estate.replace_plan(
         world.plan,
-        m.PlanRequest(
+        m.ExecutionPlanRequest(
             name="Nightly", workspace_id=world.finance,
             steps=[m.Step(name="all", condition="ALWAYS_PROCEED_ON", task_ids=[world.report, world.load])],
         ),
@@ -547,7 +547,7 @@ def test_a_run_where_nothing_can_be_promoted_fails(world: World) -> None:
 def test_an_error_while_applying_leaves_nothing_half_done(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     before = world.snapshot()
 
-    def refuse(*_args: Any, **_kwargs: Any) -> m.Plan:
+    def refuse(*_args: Any, **_kwargs: Any) -> m.ExecutionPlan:
         raise ApiError(409, "Plan storage is full")
 
     monkeypatch.setattr(world.estate, "create_plan", refuse)

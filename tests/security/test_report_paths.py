@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from reliability.estate import REPO, Workbench, fast_settings
 
+from promoter.builtins.reports import FILES, ReportError, confined, write_reports
 from promoter.sandbox import Sandbox
-from promoter.stages.reports import FILES, ReportError, confined, write_reports
 
 RELEASE = "pipelines/release.yaml"
 ALL_FILES = sorted(FILES.values())

@@ -26,7 +26,7 @@ from promoter.errors import ConfigurationError
 from promoter.ledger import SQLiteLedger
 from promoter.pipeline import SecretRef, Secrets
 from promoter.sandbox import Sandbox
-from promoter.stages.workspace import fingerprint
+from promoter.talend.plugin.workspace import fingerprint
 
 RELEASE = "pipelines/release.yaml"
 DB_PASSWORD = '    DB_PASSWORD: "${env:FINANCE_DB_PASSWORD}"'

@@ -31,9 +31,9 @@ from reliability.estate import REPO, Workbench, fast_settings, writes
 from promoter.cli import main
 from promoter.pipeline import load_pipeline
 from promoter.sandbox import Sandbox
-from promoter.stages.workspace import TalendWorkspace
 from promoter.talend.client import TalendClient
 from promoter.talend.models import TaskUpdateRequest
+from promoter.talend.plugin.workspace import TalendWorkspace
 
 RELEASE = "pipelines/release.yaml"
 MEMORY_CAP = 500 * 1024 * 1024

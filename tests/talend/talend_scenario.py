@@ -166,7 +166,7 @@ def run_script(client: TalendClient, *, poll: float = 0.05) -> list[tuple[str, A
     step = m.Step(name="all", condition="ALL_SUCCEEDED", task_ids=[t.id for t in tasks[:3]])
     plans = s.fan_out(
         "create plan",
-        [lambda n=n: c.plans.create(m.PlanRequest(name=f"plan_{n}", workspace_id=ws_id, steps=[step])) for n in range(2)],
+        [lambda n=n: c.plans.create(m.ExecutionPlanRequest(name=f"plan_{n}", workspace_id=ws_id, steps=[step])) for n in range(2)],
     )
     s.call("list plans", lambda: c.plans.list(workspace_id=ws_id).all())
 

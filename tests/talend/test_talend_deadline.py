@@ -28,10 +28,11 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ConfigurationError, ExitCode
-from promoter.stages.session import TalendSection, make_client
 from promoter.talend.client import RETRY_TIME_ENV, TIMEOUT_ENV, TalendClient, check_base_url
 from promoter.talend.deadline import request_deadline, time_left
 from promoter.talend.errors import TalendConnectionError, TalendTimeoutError
+from promoter.talend.plugin.sections import TalendSection
+from promoter.talend.plugin.session import make_client
 from promoter.talend.retries import RetryPolicy
 
 REPO = Path(__file__).resolve().parents[2]

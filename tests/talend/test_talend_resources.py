@@ -214,14 +214,14 @@ def test_plans_and_schedules(client: TalendClient) -> None:
     assert client.plans.find("Finance nightly", workspace_id=finance.id or "") is not None
     tasks = [t.executable for t in client.tasks.list(workspace_id=finance.id)]
     step = m.Step(name="all", condition="ALL_SUCCEEDED", task_ids=tasks)
-    created = client.plans.create(m.PlanRequest(name="Finance replay plan", workspace_id=finance.id or "", steps=[step]))
+    created = client.plans.create(m.ExecutionPlanRequest(name="Finance replay plan", workspace_id=finance.id or "", steps=[step]))
     assert created.name == "Finance replay plan"
     assert client.plans.find("Finance replay plan", workspace_id=finance.id or "") == client.plans.list(
         workspace_id=finance.id, name="Finance replay plan"
     ).first()
     replaced = client.plans.replace(
         created.executable,
-        m.PlanRequest(name="Finance replay plan", workspace_id=finance.id or "", steps=[step.model_copy(update={"task_ids": tasks[:1]})]),
+        m.ExecutionPlanRequest(name="Finance replay plan", workspace_id=finance.id or "", steps=[step.model_copy(update={"task_ids": tasks[:1]})]),
     )
     assert replaced.steps[0].task_ids == tasks[:1]
     client.plans.delete(created.executable)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.run import Change, ChangeAction, FieldChange, Plan, TargetRef
+from promoter.builtins.console import make_console, plan_table, wants_plain
+from promoter.model import Change, ChangeAction, FieldChange, Plan, TargetRef
 from promoter.sandbox import Sandbox
-from promoter.stages.console import make_console, plan_table, wants_plain
 
 from .conftest import PASSWORD, REPO, PromotedRuns, cli_env
 

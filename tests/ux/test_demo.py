@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from promoter.ledger import open_ledger
-from promoter.run import RunStatus
+from promoter.model import RunStatus
 from promoter.sandbox import Sandbox
 from promoter.talend.client import TalendClient
 

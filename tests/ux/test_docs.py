@@ -7,10 +7,10 @@ import re
 
 import jsonschema
 
-from promoter import pipeline_reference
+from promoter.builtins.reports.document import SCHEMA_ID
 from promoter.errors import ExitCode
 from promoter.pipeline import Pipeline
-from promoter.stages.reports import SCHEMA_ID
+from promoter.pipeline import reference as pipeline_reference
 
 from .conftest import REPO
 
@@ -20,7 +20,7 @@ PAGES = ["getting-started.md", "ci.md", "real-cloud.md", "reports.md", "pipeline
 
 def test_pipeline_reference_is_current() -> None:
     assert pipeline_reference.main(["--check"]) == 0, (
-        "run `python -m promoter.pipeline_reference` and commit docs/pipeline-reference.md"
+        "run `python -m promoter.pipeline.reference` and commit docs/pipeline-reference.md"
     )
     text = (DOCS / "pipeline-reference.md").read_text()
     for name in Pipeline.model_fields:

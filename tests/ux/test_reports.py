@@ -16,7 +16,8 @@ import jsonschema
 import pytest
 import xmlschema
 
-from promoter.stages.reports import SCHEMA_ID, SCHEMA_VERSION, render_junit
+from promoter.builtins.reports.document import SCHEMA_ID, SCHEMA_VERSION
+from promoter.builtins.reports.formats import render_junit
 
 from .conftest import PASSWORD, REPO, PromotedRuns, chromium_args
 

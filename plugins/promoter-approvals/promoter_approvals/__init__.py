@@ -13,7 +13,8 @@ Configured by the pipeline's ``approvals:`` section; without it the plugin does 
 An approval is valid for one pipeline, one target and the exact artifact versions the plan
 promotes, so approving version 0.3 never lets 0.4 through. It comes from:
 
-- the **approvals file**, in the same format as promoter's built-in ``approval: required`` gate::
+- the **approvals file**, in the format of promoter's built-in ``approval: required`` gate, read
+  and matched with promoter's own ``load_approvals`` and ``match_approval``::
 
       approvals:
         - pipeline: finance-release
@@ -43,13 +44,20 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from promoter import GateDecision, Plan, RunContext, SecretRef, hookimpl
+from promoter import (
+    ApprovalFileError,
+    GateDecision,
+    Plan,
+    RunContext,
+    SecretRef,
+    hookimpl,
+    load_approvals,
+    match_approval,
+)
 
 __version__ = "0.1.0"
 
@@ -77,68 +85,6 @@ class ApprovalsSection(BaseModel):
         default=None, description="Only these approvers count (default: anyone)."
     )
     allow_self_approval: bool = False
-
-
-class Approval(BaseModel):
-    """One approval in an approvals file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    pipeline: str = Field(min_length=1)
-    target: str = Field(min_length=1)
-    versions: dict[str, str] = Field(min_length=1)
-    approver: str = Field(min_length=1)
-    expires: datetime | None = None
-    comment: str | None = None
-
-    @field_validator("expires")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and not value.tzinfo else value
-
-    @field_validator("versions", mode="before")
-    @classmethod
-    def _text_versions(cls, value: Any) -> Any:
-        # YAML reads 1.0 as a float; a version is text.
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
-
-
-class ApprovalsFileError(Exception):
-    """The approvals file cannot be used; the message says why."""
-
-
-def load_approvals(path: Path) -> list[Approval]:
-    """The approvals listed in ``path`` (``approvals:`` and a list, or a bare list)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ApprovalsFileError(f"approvals file {path} does not exist") from None
-    except (YAMLError, OSError, UnicodeDecodeError) as exc:
-        raise ApprovalsFileError(f"approvals file {path} cannot be read: {exc}") from None
-    if document is None:
-        return []
-    if isinstance(document, dict):
-        document = document.get("approvals") or []
-    if not isinstance(document, list):
-        raise ApprovalsFileError(f"approvals file {path} must list approvals under 'approvals:'")
-    approvals = []
-    for index, item in enumerate(document):
-        try:
-            approvals.append(Approval.model_validate(item))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(entry)'}: {e['msg']}"
-                for e in exc.errors()
-            )
-            raise ApprovalsFileError(
-                f"approvals file {path}: approvals[{index}]: {problems}"
-            ) from None
-    return approvals
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -188,19 +134,6 @@ def given_tokens(run: RunContext) -> list[str]:
 # --- the gate -------------------------------------------------------------------------------------
 
 
-def planned_versions(run: RunContext, plan: Plan) -> dict[str, str]:
-    """The artifact versions the plan promotes (its metadata; else the tasks' artifacts)."""
-    versions = plan.metadata.get("versions")
-    if isinstance(versions, dict) and versions:
-        return {str(k): str(v) for k, v in versions.items()}
-    found: dict[str, str] = {}
-    for change in plan.changes:
-        artifact = (change.after or {}).get("artifact") if change.kind == "task" else None
-        if isinstance(artifact, dict) and artifact.get("name") and artifact.get("version"):
-            found[str(artifact["name"])] = str(artifact["version"])
-    return found or {a.name: a.version for a in run.pipeline.artifacts}
-
-
 @dataclass
 class Tally:
     """Who approved (approver -> where from), and what was not counted (with why)."""
@@ -229,25 +162,22 @@ def count_approvals(
         tally.rejected.append(f"no approvals file ({section.file} does not exist)")
     elif path is not None:
         for approval in load_approvals(path):
-            if approval.pipeline != run.pipeline.name or approval.target not in (
-                run.target.environment,
-                run.target.key,
-            ):
+            match = match_approval(
+                approval,
+                pipeline=run.pipeline.name,
+                target=run.target,
+                versions=versions,
+                now=now,
+            )
+            if not match.applies:
                 continue  # an approval of another promotion
-            if approval.versions != versions:
-                differ = sorted(
-                    n
-                    for n in set(versions) | set(approval.versions)
-                    if approval.versions.get(n) != versions.get(n)
-                )
+            if match.differing:
                 tally.rejected.append(
                     f"{approval.approver} ({section.file}: approved other versions of "
-                    f"{', '.join(differ)})"
+                    f"{', '.join(sorted(match.differing))})"
                 )
-            elif approval.expires is not None and approval.expires <= now:
-                tally.rejected.append(
-                    f"{approval.approver} ({section.file}: expired {approval.expires.isoformat()})"
-                )
+            elif match.expired:
+                tally.rejected.append(f"{approval.approver} ({section.file}: {match.why_not()})")
             else:
                 consider(approval.approver, section.file or path.name)
 
@@ -275,10 +205,10 @@ def approval_gate(run: RunContext, plan: Plan, now: datetime | None = None) -> G
         return None
     if section.environments is not None and run.target.environment not in section.environments:
         return None
-    versions = planned_versions(run, plan)
+    versions = plan.versions
     try:
         tally = count_approvals(run, section, versions, now or datetime.now(UTC))
-    except ApprovalsFileError as exc:
+    except ApprovalFileError as exc:
         return GateDecision(
             gate=GATE,
             allowed=False,
@@ -350,10 +280,8 @@ def sign_command(
 
 
 __all__ = [
-    "Approval",
     "ApprovalsSection",
     "approval_gate",
-    "load_approvals",
     "sign",
     "token_message",
     "verify",

@@ -78,7 +78,7 @@ class SourceCommit:
 
 def source_commits(plan: Plan) -> list[SourceCommit]:
     """The source commit of each artifact version the plan promotes (from its metadata)."""
-    versions: dict[str, Any] = plan.metadata.get("versions") or {}
+    versions = plan.versions
     repositories: dict[str, Any] = plan.metadata.get("repositories") or {}
     commits = []
     for artifact in sorted(versions):

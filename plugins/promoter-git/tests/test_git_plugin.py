@@ -27,7 +27,7 @@ def test_commits_are_recorded_and_a_changelog_entry_is_written(
     assert result.exit_code == 0, result.stderr
 
     # The commit each artifact version was published from, as the source (dev) has it.
-    versions = result.document("plan")["metadata"]["versions"]
+    versions = result.document("plan")["versions"]
     dev = talend_client.environments.get_by_name("dev")
     finance = talend_client.workspaces.get_by_name("Finance", environment_id=dev.id)
     commits = {}

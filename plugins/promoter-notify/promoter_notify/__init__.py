@@ -34,7 +34,6 @@ from typing import Any, Literal
 
 import click
 import httpx
-import jinja2
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     Retrying,
@@ -43,7 +42,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from promoter import RunContext, RunOutcome, RunStatus, SecretRef, hookimpl
+from promoter import RunContext, RunOutcome, RunStatus, SecretRef, hookimpl, render_template
 
 __version__ = "0.1.0"
 
@@ -157,8 +156,7 @@ def message_context(run: RunContext, event: Event, outcome: RunOutcome | None) -
 
 def render_message(template: str, context: dict[str, Any], redact: Callable[[str], str]) -> str:
     """Render a message template (``StrictUndefined``: a typo is an error), secrets masked."""
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    return redact(environment.from_string(template).render(**context).strip())
+    return redact(render_template(template, context).strip())
 
 
 def payload(fmt: Literal["slack", "teams"], event: Event, title: str, text: str) -> dict[str, Any]:
@@ -208,7 +206,7 @@ def describe_url(url: str) -> str:
 
 def _mask_pipeline_secrets(run: RunContext) -> None:
     # Resolving a secret makes run.secrets.redact() mask it, even before a stage has used it.
-    for ref in run.pipeline.parameters.secrets.values():
+    for ref in run.loaded.secret_refs:
         try:
             run.secrets.resolve(ref)
         except Exception:  # unresolvable: the stage that needs it reports that

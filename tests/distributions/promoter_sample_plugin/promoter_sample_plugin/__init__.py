@@ -15,8 +15,9 @@ from typing import Any
 import click
 from pydantic import BaseModel, ConfigDict
 
-from promoter.hookspecs import hookimpl
-from promoter.run import GateDecision, Plan, RunContext
+from promoter import hookimpl
+from promoter.context import RunContext
+from promoter.model import GateDecision, Plan
 
 
 class SampleSection(BaseModel):

@@ -1,0 +1,5 @@
+"""``python -m promoter.cli``: the ``promoter`` command."""
+
+from promoter.cli import main
+
+main()

@@ -1,0 +1,154 @@
+"""What a run is before any stage: its id, who runs it, its context, its record in the ledger,
+and the settings of its lock.
+
+The engine (:mod:`promoter.engine.protocol`) builds a run with these; ``promoter export`` too
+(it runs the export stage alone, with no ledger).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import secrets as _random
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from promoter.context import RunContext, RunOptions
+from promoter.errors import ConfigurationError, RunStateError
+from promoter.ledger import HOSTNAME, LeaseLost, RunRecord
+from promoter.pipeline import LoadedPipeline, Secrets
+
+LOCK_WAIT_ENV = "PROMOTER_LOCK_WAIT"
+LOCK_LEASE_ENV = "PROMOTER_LOCK_LEASE"
+DEFAULT_LOCK_WAIT = 30.0
+DEFAULT_LOCK_LEASE = 120.0
+
+
+def build_context(
+    loaded: LoadedPipeline,
+    *,
+    target: str | None,
+    options: RunOptions,
+    command: str,
+    run_id: str | None = None,
+    user: str | None = None,
+) -> RunContext:
+    """A run context for ``target`` (an environment name; default: the pipeline's first), not
+    yet tied to a ledger (``Engine.context`` ties it; ``promoter export`` needs none)."""
+    pipeline = loaded.pipeline
+    try:
+        target_config = pipeline.select_target(target)
+    except KeyError:
+        names = ", ".join(t.environment for t in pipeline.targets)
+        raise RunStateError(
+            f"pipeline {loaded.display} has no target {target!r}",
+            hint=f"use --target with one of: {names}",
+        ) from None
+    return RunContext(
+        run_id=run_id or new_run_id(),
+        loaded=loaded,
+        target_config=target_config,
+        source=pipeline.source_ref(),
+        target=pipeline.target_ref(target_config),
+        options=options,
+        secrets=Secrets(loaded.base_dir),
+        user=user or current_user(),
+        command=command,
+    )
+
+
+def new_run_id() -> str:
+    """A sortable, readable run id: ``20261129-031500-a1b2c3``."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{_random.token_hex(3)}"
+
+
+def current_user() -> str:
+    """Who runs promoter: ``PROMOTER_USER``, else the login name."""
+    try:
+        return os.environ.get("PROMOTER_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return f"uid-{os.getuid()}"
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C while the ledger records an outcome, so it is never half-recorded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+def lease_lost_in(error: BaseException) -> LeaseLost | None:
+    """The :class:`LeaseLost` behind ``error`` (itself, or a cause: hooks wrap stage errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, LeaseLost):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def run_record_for(run: RunContext, command: str) -> RunRecord:
+    """The ledger's record of a new run (status ``running``)."""
+    return RunRecord(
+        id=run.run_id,
+        created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        user=run.user,
+        host=HOSTNAME,
+        pid=os.getpid(),
+        command=command,
+        pipeline_name=run.pipeline.name,
+        pipeline_file=str(run.pipeline_path),
+        pipeline_sha256=run.loaded.sha256,
+        source=run.source.key,
+        target=run.target.key,
+        reason=run.reason,
+        dry_run=run.dry_run,
+        versions={},
+        variables=dict(run.options.variables),
+        options={
+            "target": run.target.environment,
+            "plugins": list(run.loaded.plugins),
+            "cli_plugins": list(run.options.plugins),
+            **{k: _jsonable(v) for k, v in run.options.extra.items()},
+        },
+    )
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A number of seconds from an environment variable; a bad value is a settings error."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number of seconds",
+            hint=f"set {name} to a number such as 30, or unset it",
+        )
+    return seconds
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)

@@ -1,0 +1,374 @@
+"""A Talend workspace in *canonical form*: the common language of the Talend stages.
+
+Export reads the source workspace in this form, map turns it into the form the target must have,
+plan compares that with the target read in the same form, snapshot keeps the target's form, and
+rollback writes it back and reads again to prove the target equals the snapshot.
+
+Canonical bodies name things instead of pointing at ids — a task's connections are
+``{app: connection name}``, its artifact ``{name, version}`` — because ids differ between
+environments while names pair objects across them (as Talend's own promotion does). Secret values
+never appear: a secret parameter (a connection parameter marked ``encrypted``, or any parameter
+named like a password, token or key, or listed under ``parameters.secrets``) is replaced by a
+fingerprint, so that the plan can tell *whether* it changes without anyone seeing it.
+
+Object kinds and their keys:
+
+``workspace``       the workspace's name: ``{name, description}``
+``artifact``        the artifact's name: ``{name, type, versions}`` (versions present, newest first)
+``artifact_version`` ``name@version``: ``{name, type, version}`` — a version the target must have
+``connection``      the connection's name: ``{name, app, parameters: {name: value-or-fingerprint}}``
+``task``            the task's name: ``{name, description, artifact, parameters, connections,
+                    resources, tags, autoUpgradeInfo, runConfig, schedule}``
+``plan``            the plan's name: ``{name, steps: [{name, tasks: [task names]}]}`` (Talend's
+                    plan chart does not show step conditions: new plans get ALL_SUCCEEDED)
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+from collections.abc import Callable, Collection, Iterable
+from functools import cached_property
+from typing import Any
+
+from promoter import ObjectRef
+from promoter.talend.client import TalendClient
+from promoter.talend.masking import is_secret_parameter
+from promoter.talend.models import (
+    Artifact,
+    Connection,
+    EnvironmentInfo,
+    ExecutionPlanSummary,
+    Schedule,
+    Task,
+    TaskRunConfig,
+    TaskSummary,
+    WorkspaceInfo,
+)
+
+Body = dict[str, Any]
+
+WORKSPACE = "workspace"
+ARTIFACT = "artifact"
+ARTIFACT_VERSION = "artifact_version"
+CONNECTION = "connection"
+TASK = "task"
+PLAN = "plan"
+
+#: The order in which apply writes kinds (rollback undoes them in reverse).
+APPLY_ORDER = (WORKSPACE, ARTIFACT_VERSION, CONNECTION, TASK, PLAN)
+
+FINGERPRINT_PREFIX = "secret:sha256:"
+
+
+def fingerprint(value: str | None) -> str | None:
+    """A stable, non-reversible stand-in for a secret value (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return FINGERPRINT_PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+def is_fingerprint(value: Any) -> bool:
+    """Whether a canonical value is a secret's fingerprint."""
+    return isinstance(value, str) and value.startswith(FINGERPRINT_PREFIX)
+
+
+def version_key(name: str, version: str) -> str:
+    """The key of an ``artifact_version`` object."""
+    return f"{name}@{version}"
+
+
+class TalendWorkspace:
+    """One workspace of one environment of a Talend account, read (and written) by name.
+
+    Reads are cached for the life of the object: one list call per kind, then one ``GET`` per task
+    that is actually needed. Writes keep the caches up to date. Thread-safe, so stages can fan out.
+    """
+
+    def __init__(
+        self,
+        client: TalendClient,
+        environment: str,
+        workspace: str,
+        *,
+        secret_parameters: Collection[str] = (),
+    ) -> None:
+        self.client = client
+        self.environment_name = environment
+        self.workspace_name = workspace
+        self.secret_parameters = frozenset(secret_parameters)
+        self._lock = threading.RLock()
+        self._task_bodies: dict[str, Body | None] = {}
+
+    def __repr__(self) -> str:
+        return f"TalendWorkspace({self.environment_name}/{self.workspace_name})"
+
+    # ------------------------------------------------------------------ identity
+
+    @cached_property
+    def environment(self) -> EnvironmentInfo | None:
+        """The environment, or ``None`` when it does not exist."""
+        return self.client.environments.get_by_name(self.environment_name)
+
+    @cached_property
+    def workspace(self) -> WorkspaceInfo | None:
+        """The workspace, or ``None`` when it does not exist (yet)."""
+        if self.environment is None:
+            return None
+        return self.client.workspaces.get_by_name(
+            self.workspace_name, environment_id=self.environment.id
+        )
+
+    @property
+    def workspace_id(self) -> str:
+        """The workspace's id; the workspace must exist."""
+        if self.workspace is None or self.workspace.id is None:
+            raise LookupError(
+                f"workspace {self.environment_name}/{self.workspace_name} does not exist"
+            )
+        return self.workspace.id
+
+    def is_secret(self, name: str, encrypted: bool | None = None) -> bool:
+        """Whether a parameter of this name holds a secret."""
+        return name in self.secret_parameters or is_secret_parameter(name, encrypted)
+
+    # ------------------------------------------------------------------ indexes (one list each)
+
+    @cached_property
+    def tasks(self) -> dict[str, TaskSummary]:
+        """Task list items by name."""
+        if self.workspace is None:
+            return {}
+        return {t.name: t for t in self.client.tasks.list(workspace_id=self.workspace_id)}
+
+    @cached_property
+    def connections(self) -> dict[str, Connection]:
+        """Connections (with their parameters) by name."""
+        if self.workspace is None:
+            return {}
+        return {c.name: c for c in self.client.connections.list(workspace_id=self.workspace_id)}
+
+    @cached_property
+    def artifacts(self) -> dict[str, Artifact]:
+        """Artifacts (with their versions) by name."""
+        if self.workspace is None:
+            return {}
+        return {a.name: a for a in self.client.artifacts.list(workspace_id=self.workspace_id)}
+
+    @cached_property
+    def plans(self) -> dict[str, ExecutionPlanSummary]:
+        """Plans (with their charts) by name."""
+        if self.workspace is None:
+            return {}
+        return {p.name: p for p in self.client.plans.list(workspace_id=self.workspace_id)}
+
+    @cached_property
+    def schedules(self) -> dict[str, Schedule]:
+        """The environment's schedules bound to an executable, by executable id."""
+        if self.environment is None:
+            return {}
+        bound = self.client.schedules.list(environment_id=self.environment.id, only_bound=True)
+        return {s.executable_id: s for s in bound if s.executable_id}
+
+    @cached_property
+    def all_schedules(self) -> list[Schedule]:
+        """Every schedule of the environment."""
+        if self.environment is None:
+            return []
+        return list(self.client.schedules.list(environment_id=self.environment.id))
+
+    def task_name(self, task_id: str) -> str | None:
+        """The name of the task with this id, if it is in the workspace."""
+        return next((name for name, t in self.tasks.items() if t.executable == task_id), None)
+
+    def connection_name(self, connection_id: str) -> str | None:
+        """The name of the connection with this id, if it is in the workspace."""
+        return next((name for name, c in self.connections.items() if c.id == connection_id), None)
+
+    def artifact_name(self, artifact_id: str) -> str | None:
+        """The name of the artifact with this id, if it is in the workspace."""
+        return next((name for name, a in self.artifacts.items() if a.id == artifact_id), None)
+
+    # ------------------------------------------------------------------ canonical reads
+
+    def read(self, ref: ObjectRef) -> Body | None:
+        """The canonical body of an object, or ``None`` when it does not exist."""
+        reader: Callable[[str], Body | None] = {
+            WORKSPACE: self.read_workspace,
+            ARTIFACT: self.read_artifact,
+            ARTIFACT_VERSION: self.read_artifact_version,
+            CONNECTION: self.read_connection,
+            TASK: self.read_task,
+            PLAN: self.read_plan,
+        }[ref.kind]
+        return reader(ref.key)
+
+    def read_many(
+        self, refs: Iterable[ObjectRef], *, concurrency: int = 8
+    ) -> dict[ObjectRef, Body | None]:
+        """Canonical bodies of many objects, tasks fetched concurrently."""
+        refs = list(refs)
+        # Fill the list caches first, so that concurrent reads do not list in parallel.
+        kinds = {ref.kind for ref in refs}
+        if kinds & {TASK, PLAN}:
+            _ = self.workspace  # (and the environment) before the lists that need its id
+            self.client.map(
+                lambda name: getattr(self, name),
+                ["tasks", "connections", "artifacts", "schedules"],
+                concurrency=4,
+            )
+        bodies = self.client.map(self.read, refs, concurrency=concurrency)
+        return dict(zip(refs, bodies, strict=True))
+
+    def read_workspace(self, name: str) -> Body | None:
+        """``{name, description}`` of the workspace (``name`` must be this workspace's)."""
+        if self.workspace is None or name != self.workspace_name:
+            return None
+        return {"name": self.workspace.name, "description": self.workspace.description}
+
+    def read_artifact(self, name: str) -> Body | None:
+        """``{name, type, versions}``."""
+        artifact = self.artifacts.get(name)
+        if artifact is None:
+            return None
+        return {
+            "name": artifact.name,
+            "type": str(artifact.type),
+            "versions": list(artifact.versions),
+        }
+
+    def read_artifact_version(self, key: str) -> Body | None:
+        """``{name, type, version}`` when that version is present."""
+        name, _, version = key.partition("@")
+        artifact = self.artifacts.get(name)
+        if artifact is None or version not in artifact.versions:
+            return None
+        return {"name": name, "type": str(artifact.type), "version": version}
+
+    def read_connection(self, name: str) -> Body | None:
+        """``{name, app, parameters}`` with secret values fingerprinted."""
+        connection = self.connections.get(name)
+        if connection is None:
+            return None
+        return self.canonical_connection(connection)
+
+    def canonical_connection(self, connection: Connection) -> Body:
+        """A connection's canonical body."""
+        parameters = {
+            p.name: fingerprint(p.value) if self.is_secret(p.name, p.encrypted) else p.value
+            for p in connection.parameters
+        }
+        return {"name": connection.name, "app": connection.app, "parameters": parameters}
+
+    def read_task(self, name: str) -> Body | None:
+        """A task's canonical body: the task, its run configuration and its schedule (cached)."""
+        with self._lock:
+            if name in self._task_bodies:
+                return copy.deepcopy(self._task_bodies[name])
+        summary = self.tasks.get(name)
+        if summary is None:
+            return None
+        task = self.client.tasks.get(summary.executable)
+        run_config = self.client.tasks.get_run_config(summary.executable)
+        body = self.canonical_task(task, run_config)
+        with self._lock:
+            self._task_bodies[name] = body
+        return copy.deepcopy(body)
+
+    def canonical_task(self, task: Task, run_config: TaskRunConfig | None) -> Body:
+        """A task's canonical body, from its ``GET`` answers (its schedule from the list)."""
+        schedule = self.schedules.get(task.id)
+        return self.canonical_task_body(
+            task, run_config, (schedule.description or schedule.id) if schedule else None
+        )
+
+    def canonical_task_body(
+        self, task: Task, run_config: TaskRunConfig | None, schedule: str | None
+    ) -> Body:
+        """A task's canonical body from a task, its run configuration and its schedule's name.
+
+        Writers build it from their write answers, which are the server's view after the write.
+        """
+        connections = None
+        if task.connections is not None:
+            connections = {
+                app: self.connection_name(cid) or f"id:{cid}"
+                for app, cid in task.connections.items()
+            }
+        parameters = None
+        if task.parameters is not None:
+            parameters = {
+                k: fingerprint(v) if self.is_secret(k) else v for k, v in task.parameters.items()
+            }
+        return {
+            "name": task.name,
+            "description": task.description,
+            "artifact": {
+                "name": self.artifact_name(task.artifact.id) or task.artifact.name,
+                "version": task.artifact.version,
+            },
+            "parameters": parameters,
+            "connections": connections,
+            "resources": task.resources,
+            "tags": task.tags,
+            "autoUpgradeInfo": task.auto_upgrade_info.to_wire() if task.auto_upgrade_info else None,
+            "runConfig": run_config.to_wire() if run_config else None,
+            "schedule": schedule,
+        }
+
+    def read_plan(self, name: str) -> Body | None:
+        """A plan's canonical body: its steps, naming their tasks."""
+        plan = self.plans.get(name)
+        if plan is None:
+            return None
+        steps = []
+        step = plan.chart
+        while step is not None:
+            task_ids = step.task_ids or [f.id for f in step.flows or [] if f.id]
+            steps.append(
+                {
+                    "name": step.name,
+                    "tasks": [self.task_name(tid) or f"id:{tid}" for tid in task_ids],
+                }
+            )
+            step = step.next_step
+        return {"name": plan.name, "steps": steps}
+
+    # ------------------------------------------------------------------ cache upkeep after writes
+
+    def remember_task(self, task: Task) -> None:
+        """Add a task just created to the cached list, so that the next write need not list again."""
+        with self._lock:
+            tasks = self.__dict__.get("tasks")
+            if tasks is not None:
+                tasks[task.name] = TaskSummary(
+                    executable=task.id,
+                    name=task.name,
+                    workspace=task.workspace,
+                    artifact_id=task.artifact.id,
+                )
+            self._task_bodies.pop(task.name, None)
+
+    def invalidate_task(self, name: str) -> None:
+        """Forget one task's cached body (after writing it)."""
+        with self._lock:
+            self._task_bodies.pop(name, None)
+
+    def forget(self, *kinds: str) -> None:
+        """Drop cached lists so that the next read lists again (after writes by someone else)."""
+        with self._lock:
+            for kind in kinds:
+                attribute = {
+                    WORKSPACE: "workspace",
+                    TASK: "tasks",
+                    CONNECTION: "connections",
+                    ARTIFACT: "artifacts",
+                    ARTIFACT_VERSION: "artifacts",
+                    PLAN: "plans",
+                    "schedule": "schedules",
+                }[kind]
+                self.__dict__.pop(attribute, None)
+                if kind == TASK:
+                    self.__dict__.pop("schedules", None)
+                    self._task_bodies.clear()
