@@ -58,8 +58,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-soak: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m soak
+soak: $(STAMP) postgres
+	PROMOTER_TEST_POSTGRES_URL="$$(cat $(PG_URL_FILE))" $(BIN)/pytest -n $(PYTEST_WORKERS) -m soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .promoter
