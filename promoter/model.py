@@ -45,12 +45,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class StageStatus(enum.StrEnum):
+    """How one stage ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
 class Payload(_Model):
     """What a stage returns; :meth:`summary` is what the ledger and the console say about it."""
 
     def summary(self) -> str:
         """One line about this result, for the stage's outcome."""
         return ""
+
+    def verdict(self) -> StageStatus:
+        """How this result ends its stage: ``ok`` unless it says otherwise (a refusing gate is
+        ``blocked``, a failed check ``failed``). Every output reads the stage's status from here."""
+        return StageStatus.OK
 
 
 class TargetRef(_Model):
@@ -130,6 +145,10 @@ class TargetMapping(Payload):
         """``12 object(s) mapped to test/Finance, 1 problem(s)``."""
         problems = f", {len(self.problems)} problem(s)" if self.problems else ""
         return f"{len(self.objects)} object(s) mapped to {self.target}{problems}"
+
+    def verdict(self) -> StageStatus:
+        """``failed`` when mapping found problems (the run stops there)."""
+        return StageStatus.FAILED if self.problems else StageStatus.OK
 
 
 Mapping = TargetMapping
@@ -286,6 +305,10 @@ class GateDecision(Payload):
         """``freeze: BLOCKED - prod is frozen until ...``."""
         return f"{self.gate}: {'allowed' if self.allowed else 'BLOCKED'} - {self.reason}"
 
+    def verdict(self) -> StageStatus:
+        """``blocked`` when the gate refuses."""
+        return StageStatus.OK if self.allowed else StageStatus.BLOCKED
+
 
 class CheckResult(Payload):
     """One verification check; any ``passed=False`` fails the run and triggers rollback."""
@@ -299,6 +322,10 @@ class CheckResult(Payload):
         """``smoke:daily: FAILED - ended execution_failed``."""
         verdict = "passed" if self.passed else "FAILED"
         return f"{self.name}: {verdict}" + (f" - {self.message}" if self.message else "")
+
+    def verdict(self) -> StageStatus:
+        """``failed`` when the check did not pass."""
+        return StageStatus.OK if self.passed else StageStatus.FAILED
 
 
 class RollbackResult(Payload):
@@ -314,15 +341,9 @@ class RollbackResult(Payload):
         state = "complete" if self.complete else "INCOMPLETE: " + "; ".join(self.differences)
         return f"{len(self.restored)} object(s) restored, {state}"
 
-
-class StageStatus(enum.StrEnum):
-    """How one stage ended."""
-
-    OK = "ok"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    SKIPPED = "skipped"
-    INTERRUPTED = "interrupted"
+    def verdict(self) -> StageStatus:
+        """``failed`` when the target does not equal the snapshot afterwards."""
+        return StageStatus.OK if self.complete else StageStatus.FAILED
 
 
 class StageOutcome(_Model):

@@ -316,7 +316,7 @@ def promoter_after_stage(
     elif stage == "verify" and isinstance(result, list):
         v.failed_checks = sum(1 for c in result if isinstance(c, CheckResult) and not c.passed)
     status = outcome.status.value
-    if stage == "verify" and status == "ok" and v.failed_checks:
+    if stage == "verify" and status == "failed" and v.failed_checks:
         status = f"failed ({v.failed_checks} check(s))"
     style = _STYLES.get(status.split(" ")[0], "")
     who = f" [dim]\\[{printable_markup(outcome.plugin)}][/dim]" if outcome.plugin else ""
@@ -353,7 +353,7 @@ def summary_table(outcome: RunOutcome, *, plain: bool) -> Table:
     failed_checks = sum(1 for c in outcome.checks if not c.passed)
     for s in outcome.stages:
         status = s.status.value
-        if s.stage == "verify" and status == "ok" and failed_checks:
+        if s.stage == "verify" and status == "failed" and failed_checks:
             status = f"failed ({failed_checks} check(s))"
         style = _STYLES.get(status.split(" ")[0], "")
         table.add_row(

@@ -31,6 +31,18 @@ from promoter.model import (
 T = TypeVar("T")
 
 
+_SEVERITY = (StageStatus.OK, StageStatus.BLOCKED, StageStatus.FAILED)
+
+
+def judge(result: Any) -> StageStatus:
+    """A stage's status from its result: the worst :meth:`~promoter.model.Payload.verdict` of
+    it (or of its items, for collecting stages), so that a refusing gate makes the gate stage
+    ``blocked`` and a failed check the verify stage ``failed`` in every output."""
+    items = result if isinstance(result, list) else [result]
+    verdicts = [item.verdict() for item in items if isinstance(item, Payload)]
+    return max(verdicts, key=_SEVERITY.index, default=StageStatus.OK)
+
+
 def summarize(result: Any) -> list[str]:
     """One-line messages about a stage's result, for the stage outcome in the ledger."""
     if isinstance(result, Payload):
@@ -103,7 +115,7 @@ class StageRecorder:
         except KeyboardInterrupt:
             record(StageStatus.INTERRUPTED, ["interrupted"], plugin)
             raise
-        outcome = record(StageStatus.OK, summarize(result), plugin)
+        outcome = record(judge(result), summarize(result), plugin)
         self.hooks.after_stage(run=run, stage=name, outcome=outcome, result=result)
         return result
 

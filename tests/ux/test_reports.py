@@ -98,7 +98,9 @@ def test_junit_xml_is_valid_junit(promoted_runs: PromotedRuns) -> None:
     failed = cases[(f"{prefix}.verify", "smoke:Finance ledger sync")].find("failure")
     assert failed is not None and "execution_failed" in (failed.get("message") or "")
     assert cases[(f"{prefix}.verify", "smoke:Finance daily load")].find("failure") is None
-    assert suite.get("failures") == "1" and int(suite.get("tests") or 0) == len(cases)
+    # The failed check, and the verify stage it failed (the same status as every other output).
+    assert cases[(f"{prefix}.stage", "verify")].find("failure") is not None
+    assert suite.get("failures") == "2" and int(suite.get("tests") or 0) == len(cases)
     # The XSD is not a rubber stamp: a case with two failures, or a missing attribute, fails it.
     broken = (promoted_runs.reports("test") / "junit.xml").read_text()
     assert not schema.is_valid(broken.replace(' hostname="', ' host="'))
