@@ -17,15 +17,26 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# First-party plugins (plugins/*) and the tiny distributions the tests install (tests/distributions/*)
-# go into the same environment, so that entry-point discovery is tested for real.
-DISTRIBUTIONS := $(wildcard plugins/*/pyproject.toml tests/distributions/*/pyproject.toml)
+# First-party plugins (plugins/*) are products: installed (editable) into .venv, where `make demo`
+# runs. The tiny distributions the tests install (tests/distributions/*) are not: they go into
+# .venv/test-distributions, which tests/conftest.py puts on sys.path and PYTHONPATH, so entry-point
+# discovery is tested for real but `promoter` outside the tests never sees them.
+DISTRIBUTIONS := $(wildcard plugins/*/pyproject.toml)
+TEST_DISTRIBUTIONS := $(wildcard tests/distributions/*/pyproject.toml)
+TEST_DISTRIBUTION_FILES := $(shell find tests/distributions -type f -not -path '*/__pycache__/*' 2>/dev/null)
+TEST_DISTRIBUTION_DIR := $(VENV)/test-distributions
 
-$(STAMP): $(BIN)/python pyproject.toml $(DISTRIBUTIONS)
+$(STAMP): $(BIN)/python pyproject.toml $(DISTRIBUTIONS) $(TEST_DISTRIBUTION_FILES)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@for p in $(dir $(DISTRIBUTIONS)); do \
 	  if [ -f "$$p/pyproject.toml" ]; then $(BIN)/python -m pip install --quiet -e "$$p" || exit 1; fi; \
+	done
+	@rm -rf $(TEST_DISTRIBUTION_DIR)
+	@# (an environment made before they moved out of .venv has them there: uninstalled first)
+	@for p in $(dir $(TEST_DISTRIBUTIONS)); do \
+	  $(BIN)/python -m pip uninstall --quiet --yes "$$(basename $$p)" >/dev/null 2>&1; \
+	  $(BIN)/python -m pip install --quiet --no-deps --target $(TEST_DISTRIBUTION_DIR) "$$p" || exit 1; \
 	done
 	@touch $(STAMP)
 

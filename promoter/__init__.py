@@ -70,6 +70,10 @@ if TYPE_CHECKING:  # type checkers see the real names; at run time they are impo
     from promoter.pipeline import SecretRef as SecretRef
     from promoter.pipeline.templating import render_template as render_template
     from promoter.pipeline.templating import sandboxed_environment as sandboxed_environment
+    from promoter.release import Promotion as Promotion
+    from promoter.release import Release as Release
+    from promoter.release import ReleaseSummary as ReleaseSummary
+    from promoter.release import TargetHealth as TargetHealth
     from promoter.terminal import printable as printable
 
 # name -> module that defines it; resolved on first access (PEP 562).
@@ -119,6 +123,11 @@ _LAZY: dict[str, str] = {
     "RunStatus": "promoter.model",
     "SecretRef": "promoter.pipeline",
     "Pipeline": "promoter.pipeline",
+    # releases and their history (run.release, run.history, promoter_target_health)
+    "Release": "promoter.release",
+    "ReleaseSummary": "promoter.release",
+    "Promotion": "promoter.release",
+    "TargetHealth": "promoter.release",
     # templates people write: Jinja2's sandbox, within limits
     "sandboxed_environment": "promoter.pipeline.templating",
     "render_template": "promoter.pipeline.templating",

@@ -13,12 +13,14 @@ import threading
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from promoter.model import ObjectProgress, ObjectStatus, TargetRef
+from promoter.release import Promotion, Release, TargetHealth
 
 if TYPE_CHECKING:
     from promoter.ledger import LeaseLost
@@ -79,6 +81,49 @@ class ProgressSink(Protocol):
     def __call__(self, run: RunContext, event: ObjectProgress) -> None: ...
 
 
+class History(Protocol):
+    """What a stage may read of earlier runs (``run.history``): the promotions of releases, as
+    the ledger recorded them. The lifecycle gate asks it which phases verified a release."""
+
+    def promotions(
+        self, *, digest: str | None = None, release: str | None = None
+    ) -> list[Promotion]:
+        """Runs of releases with that content ``digest`` (or of one ``release`` id), newest
+        first, dry runs included (see :attr:`Promotion.verified`)."""
+        ...
+
+
+class Observer(Protocol):
+    """What a stage may ask the platform plugins about any target (``run.observer``)."""
+
+    def target_health(
+        self, target: TargetRef, release: Release, since: datetime
+    ) -> TargetHealth | None:
+        """``promoter_target_health``: how ``release``'s tasks ran on ``target`` since then."""
+        ...
+
+
+class SharedBudgets(Protocol):
+    """Request budgets that every runner of a team ledger shares (``run.budgets``): a sliding
+    window of request slots per ``key`` and API family, kept in the ledger. Runners behind one
+    address, which a platform counts as one client, draw from one window instead of each
+    believing it owns the whole budget. ``None`` where the ledger keeps none (SQLite: one
+    machine).
+
+    Example (what the Talend plugin does with ``talend: budget_scope: shared``)::
+
+        if run.budgets is not None:
+            client.share_budgets(run.budgets, key=api_url)
+    """
+
+    def reserve(
+        self, key: str, family: str, *, budget: int, period: float, count: int = 1
+    ) -> list[float]:
+        """Take ``count`` slots of ``family``'s ``budget`` per ``period`` seconds under ``key``;
+        for each, in order, the seconds from now until a request may use it (0: at once)."""
+        ...
+
+
 class SecretResolver(Protocol):
     """Resolves secret references for a stage; see :class:`promoter.pipeline.Secrets`."""
 
@@ -97,6 +142,11 @@ class RunOptions:
     variables: MappingABC[str, str] = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
     """``-p`` plugin specs (a resumed run loads them again)."""
+    release: str | None = None
+    """``--release ID``: promote that release (the source is not read)."""
+    only: MappingABC[str, str | None] = field(default_factory=dict)
+    """``--only NAME[=VERSION]``: a hotfix of these artifacts alone (``None``: the pipeline's
+    version of it)."""
     extra: MappingABC[str, Any] = field(default_factory=dict)
     """Values of options contributed by plugins through ``promoter_add_cli_options``."""
 
@@ -138,6 +188,16 @@ class RunContext:
     """``(stage, kind, key)`` of objects a previous attempt of this run finished."""
     earlier: EarlierAttempts = field(default_factory=EarlierAttempts)
     """What earlier attempts of this run recorded (empty unless ``resumed``)."""
+    release: Release | None = None
+    """The release the run promotes: given with ``--release``, or made from what export read
+    (set after export; ``None`` before, and for runs that export nothing)."""
+    history: History | None = None
+    """Earlier promotions, from the ledger (``None`` outside a ledger, e.g. ``promoter export``)."""
+    observer: Observer | None = None
+    """What the platform plugins observe of targets other than the run's (the engine asks
+    ``promoter_target_health``); ``None`` outside an engine."""
+    budgets: SharedBudgets | None = None
+    """Request budgets shared with the other runners of the team ledger (``None`` without one)."""
     _sink: ProgressSink | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cleanups: list[Callable[[], object]] = field(default_factory=list, repr=False)
@@ -157,6 +217,11 @@ class RunContext:
     def values(self) -> dict[str, Any]:
         """Per-target values: the pipeline's ``values``, then the target's, then ``--var``."""
         return {**self.pipeline.values, **self.target_config.values, **self.options.variables}
+
+    @property
+    def hotfix(self) -> bool:
+        """Whether the run is a hotfix: a ``kind: hotfix`` pipeline, or ``--only``."""
+        return self.pipeline.kind == "hotfix" or bool(self.options.only)
 
     @property
     def reason(self) -> str | None:

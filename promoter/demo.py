@@ -1,12 +1,15 @@
-"""``make demo``: real promotions against the embedded sandbox, step by step.
+"""``make demo``: the release story, for real, against the embedded sandbox, step by step.
 
 1. start the sandbox with the demo estate (in this process, on a free port, state in a work dir);
 2. check the pipeline file (``promoter validate``);
-3. promote the Finance release dev -> test: planned, applied, smoke-tested, promoted;
-4. promote it test -> prod: the newest ``finance_ledger_sync`` fails its smoke run in prod (by
-   design, in the demo estate), so promoter rolls prod back to its snapshot automatically;
-5. ``promoter history`` shows both runs; the reports of each are in the work dir;
-6. stop the sandbox.
+3. make a release from dev (``promoter release create``): exact versions, frozen configuration;
+4. promote that release to test: planned, applied, smoke-tested, verified;
+5. promote *the same release* to prod: its newest ``finance_ledger_sync`` fails its smoke run in
+   prod (by design, in the demo estate), so promoter rolls prod back to its snapshot;
+6. dev moves on (a newer build is published); a second release is made, and prod refuses it
+   because test has not verified it (the lifecycle gate, exit 4);
+7. ``promoter status`` shows what each phase runs and what may come next; ``promoter history``
+   the runs; the reports of each are in the work dir; the sandbox stops.
 
 Every promoter step runs the real command line (``python -m promoter.cli ...``) in a subprocess,
 over real HTTP, exactly as a user or CI job would. Run it with ``python -m promoter.demo``
@@ -40,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 PIPELINE = "pipelines/release.yaml"
 DEMO_PASSWORD = "demo-only-password"  # the demo value of ${env:FINANCE_DB_PASSWORD}
 TASKS = ("Finance daily load", "Finance ledger sync")
+NEW_BUILD = "1.2.0.20261203090000"  # the build dev gets after the first release
 ENVIRONMENTS = ("dev", "test", "prod")
 
 
@@ -72,14 +76,11 @@ class Demo:
     def environment(self) -> dict[str, str]:
         """The environment of every promoter command: the sandbox, the ledger, the demo secret."""
         env = dict(os.environ)
-        disabled = [p for p in env.get("PROMOTER_DISABLE_PLUGINS", "").split(",") if p.strip()]
         env.update(
             TALEND_API_URL=self.sandbox.base_url,
             TALEND_ACCESS_TOKEN=self.sandbox.token,
             PROMOTER_LEDGER=str(self.workdir / "ledger.db"),
             FINANCE_DB_PASSWORD=DEMO_PASSWORD,
-            # `sample` is a test-only plugin that the test setup installs into the same venv.
-            PROMOTER_DISABLE_PLUGINS=",".join(dict.fromkeys([*disabled, "sample"])),
             PYTHONUNBUFFERED="1",
         )
         env.pop("PROMOTER_REPORT_DIR", None)
@@ -120,6 +121,32 @@ class Demo:
         return step
 
 
+def latest_release(workdir: Path) -> str:
+    """The id of the newest release in the demo's ledger (what `release create` just made)."""
+    from promoter.ledger import SQLiteLedger
+
+    ledger = SQLiteLedger(workdir / "ledger.db")
+    try:
+        releases = ledger.releases(limit=1)
+    finally:
+        ledger.close()
+    if not releases:
+        raise SystemExit("the demo made no release: see the output above")
+    return releases[0].id
+
+
+def publish_build(sandbox: Sandbox, client: TalendClient, name: str, version: str) -> None:
+    """A newer build of ``name`` lands in dev/Finance, as Studio or a Maven build would do."""
+    workspace = client.workspaces.get_by_name("Finance", environment_name="dev")
+    assert workspace is not None and workspace.id is not None
+    with sandbox.http() as http:
+        published = http.post(
+            "/_sandbox/artifacts",
+            json={"workspaceId": workspace.id, "name": name, "version": version},
+        )
+        published.raise_for_status()
+
+
 def task_versions(client: TalendClient) -> dict[str, dict[str, str]]:
     """``{task name: {environment: artifact version}}`` of the Finance tasks, read over HTTP."""
     versions: dict[str, dict[str, str]] = {name: {} for name in TASKS}
@@ -153,7 +180,7 @@ def versions_table(versions: dict[str, dict[str, str]], plain: bool) -> Table:
 def run_demo(console: Console, workdir: Path) -> int:
     """Every step of the demo; 0 when each ended as expected."""
     plain = is_plain(console)
-    console.rule("[bold]promoter demo[/bold]: promoting a Talend release dev -> test -> prod")
+    console.rule("[bold]promoter demo[/bold]: a Talend release, dev -> test -> prod")
     console.print(
         "promoter moves a release (artifact versions, tasks, connections, plans) from one Talend\n"
         "Cloud environment to the next: export, map, plan, gate, snapshot, apply, verify - and\n"
@@ -189,15 +216,27 @@ def run_demo(console: Console, workdir: Path) -> int:
             demo.promoter("validate", "validate", PIPELINE)
 
             demo.heading(
-                "promote dev -> test",
-                "promoter exports the release from dev, maps connections and parameters for test,",
-                "plans the exact changes (table below), snapshots test, applies the plan and",
-                "smoke-runs both tasks in test. Both succeed: the release is promoted.",
+                "make a release from dev",
+                "A release freezes what dev holds now: every artifact resolved to its exact",
+                "version, and the configuration of every task, connection and plan it promotes",
+                "(secrets only as fingerprints). It is content-addressed: its digest changes",
+                "whenever anything it holds changes. Every later step promotes exactly this.",
+            )
+            demo.promoter("release create", "release", "create", PIPELINE)
+            first = latest_release(workdir)
+
+            demo.heading(
+                "promote the release to test",
+                "promoter maps connections and parameters for test, plans the exact changes",
+                "(table below), snapshots test, applies the plan and smoke-runs both tasks in",
+                "test. Both succeed: the release is verified in test.",
             )
             demo.promoter(
                 "promote to test",
                 "promote",
                 PIPELINE,
+                "--release",
+                first,
                 "--target",
                 "test",
                 "--yes",
@@ -208,22 +247,24 @@ def run_demo(console: Console, workdir: Path) -> int:
             )
 
             demo.heading(
-                "promote test -> prod (fails its smoke run, rolled back)",
-                "prod needs an approval (`approval: required` in the pipeline), given with --approve.",
-                "The newest finance_ledger_sync build fails in prod by design in the demo estate: its",
-                "smoke run ends in execution_failed, so verification fails and promoter restores",
-                "prod from the snapshot it took before applying. Exit code 1 means exactly that:",
-                "failed, and rolled back cleanly.",
+                "promote the same release to prod (fails its smoke run, rolled back)",
+                "prod comes after test in the lifecycle: it takes only a release test verified.",
+                "It needs an approval too (`approval: required`), given with --approve.",
+                "The release's finance_ledger_sync build fails in prod by design in the demo",
+                "estate: its smoke run ends in execution_failed, so verification fails and",
+                "promoter restores prod from the snapshot it took before applying. Exit code 1",
+                "means exactly that: failed, and rolled back cleanly.",
             )
-            approve = ["--approve"] if _promote_supports("--approve", demo.environment()) else []
             demo.promoter(
                 "promote to prod",
                 "promote",
                 PIPELINE,
+                "--release",
+                first,
                 "--target",
                 "prod",
                 "--yes",
-                *approve,
+                "--approve",
                 "--reason",
                 "demo: release to prod",
                 "--report-dir",
@@ -232,6 +273,40 @@ def run_demo(console: Console, workdir: Path) -> int:
             )
             console.print("\nThe Finance tasks now run these versions - prod is as it was:")
             console.print(versions_table(task_versions(client), plain))
+
+            demo.heading(
+                "dev moves on: a second release, which prod refuses",
+                f"A newer finance_ledger_sync build ({NEW_BUILD}) is published in dev, as CI",
+                "would. A second release is made from dev; promoting it straight to prod is",
+                "refused by the lifecycle gate (exit 4): test has not verified it. The message",
+                "names the command that would.",
+            )
+            publish_build(sandbox, client, "finance_ledger_sync", NEW_BUILD)
+            demo.promoter("release create", "release", "create", PIPELINE)
+            second = latest_release(workdir)
+            demo.promoter(
+                "promote the second release to prod",
+                "promote",
+                PIPELINE,
+                "--release",
+                second,
+                "--target",
+                "prod",
+                "--yes",
+                "--approve",
+                "--reason",
+                "demo: straight to prod?",
+                "--report-dir",
+                str(reports / "prod-refused"),
+                expected=4,
+            )
+
+            demo.heading(
+                "where everything is",
+                "`promoter status` reads the ledger and the targets: the release each phase runs,",
+                "whether the target still matches it (drift), and what may be promoted next.",
+            )
+            demo.promoter("status", "status", PIPELINE)
 
             demo.heading(
                 "what happened, from the ledger",
@@ -246,7 +321,7 @@ def run_demo(console: Console, workdir: Path) -> int:
     ok = all(step.as_expected for step in demo.steps)
     console.print(f"{requests} API requests served. Work dir: {printable_markup(workdir)}")
     console.print("Reports of each run (open report.html in a browser):")
-    for target in ("test", "prod"):
+    for target in ("test", "prod", "prod-refused"):
         where = printable_markup(reports / target)
         console.print(f"  {where}/  run.json  junit.xml  summary.md  report.html")
     console.print(
@@ -263,19 +338,6 @@ def run_demo(console: Console, workdir: Path) -> int:
                 f"expected {step.expected}[/bold red]"
             )
     return 1
-
-
-def _promote_supports(option: str, env: dict[str, str]) -> bool:
-    """Whether ``promoter promote`` has ``option`` (the approval gate adds ``--approve``)."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "promoter.cli", "promote", "--help"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return option in completed.stdout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -195,6 +195,8 @@ class Plan(Payload):
     changes: list[Change] = Field(default_factory=list)
     versions: dict[str, str] = Field(default_factory=dict)
     """Artifact name -> the exact version the plan promotes (what approvals and reports name)."""
+    release: str | None = None
+    """The release the plan was made from (set by the engine; a reviewed plan carries it)."""
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -399,6 +401,12 @@ class RunOutcome(_Model):
     metrics: dict[str, Any] = Field(default_factory=dict)
     """Counters plugins add while reporting, by plugin (``talend``: the client's requests,
     retries, 429s and waits), so that the ledger keeps what a run cost and survived."""
+    release: str | None = None
+    """The release the run promoted (or planned)."""
+    digest: str | None = None
+    """That release's content digest."""
+    hotfix: bool = False
+    """Whether the run was a hotfix (``kind: hotfix``, or ``--only``)."""
 
     @property
     def versions(self) -> dict[str, str]:

@@ -9,6 +9,9 @@ xdist run loads this conftest but never collects the sandbox directory.
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,18 @@ import pytest
 # The fake platform's estate and the in-process engine, for the tests of hooks, engine,
 # pipeline, ledger and cli (tests/engine/estate.py).
 from engine.estate import estate, harness  # noqa: F401
+
+# The tests' own distributions (tests/distributions/*: the sample plugin) are installed by `make`
+# into .venv/test-distributions, not into .venv: `make demo` and anyone's `promoter` must not see
+# them. Here they are put on sys.path (in-process tests) and PYTHONPATH (the `promoter`
+# subprocesses tests start, which copy this environment): entry points are found there all the
+# same, from the distributions' metadata.
+TEST_DISTRIBUTIONS = Path(sys.prefix) / "test-distributions"
+if TEST_DISTRIBUTIONS.is_dir() and str(TEST_DISTRIBUTIONS) not in sys.path:
+    sys.path.append(str(TEST_DISTRIBUTIONS))
+    _paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(TEST_DISTRIBUTIONS) not in _paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*_paths, str(TEST_DISTRIBUTIONS)])
 
 _TABLE = pytest.StashKey["CoverageTable"]()
 _WORKER_KEY = "promoter_conformance"

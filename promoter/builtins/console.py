@@ -4,7 +4,9 @@
 - after the plan, the plan as a table: each object created, updated or unchanged, with the fields
   that change (before -> after); secret fingerprints show as ``(secret changed)``;
 - during apply, verify and rollback, a progress bar per object;
-- at the end, a summary table of every stage's status and duration, and the outcome.
+- at the end, a summary table of every stage's status and duration; for each failed check, the
+  evidence it points at (the execution, its last ERROR lines, ``promoter logs <id>``); what the
+  target runs now (exact versions); and the outcome.
 
 In a terminal the output is rich (colours, live progress bars). Without a terminal (CI logs, pipes),
 or with ``NO_COLOR`` set, or ``TERM=dumb``, it is plain text with no escape codes, and progress is
@@ -53,6 +55,7 @@ from promoter import (
     StageStatus,
     hookimpl,
 )
+from promoter.builtins.reports.state import state_sentences
 from promoter.terminal import printable, printable_markup
 
 CONSOLE_ENV = "PROMOTER_CONSOLE"
@@ -364,18 +367,62 @@ def summary_table(outcome: RunOutcome, *, plain: bool) -> Table:
     return table
 
 
+def outcome_line(outcome: RunOutcome) -> tuple[str, str]:
+    """``(status shown, message)`` of the closing line, saying the status once: a message that
+    starts with it (``blocked: approval: ...``, ``ROLLBACK INCOMPLETE: ...``) is shown alone."""
+    status, message = outcome.status.value, outcome.message
+    head = message.split(":", 1)[0]
+    if ":" in message and head.strip().lower().replace(" ", "-") == status:
+        return head, message.split(":", 1)[1].lstrip()
+    return status, message
+
+
+def print_evidence(console: Console, outcome: RunOutcome) -> None:
+    """For each failed check: the execution it judged, its last ERROR lines, and the command
+    that shows the whole log. The lines are Talend data: shown, never obeyed."""
+    for check in outcome.checks:
+        if check.passed:
+            continue
+        details = check.details
+        execution = details.get("executionId")
+        where = f": execution {execution}" if execution else ""
+        console.print(
+            f"[bold red]failed check[/bold red] {printable_markup(check.name)}"
+            f"{printable_markup(where)}"
+        )
+        lines = details.get("errorLines")
+        if isinstance(lines, list) and lines:
+            for line in lines:
+                console.print("  " + printable_markup(line))
+        elif isinstance(details.get("errorLinesUnavailable"), str):
+            console.print("  " + printable_markup(details["errorLinesUnavailable"]))
+        elif check.message:
+            console.print("  " + printable_markup(check.message))
+        command = details.get("logs")
+        if isinstance(command, str) and command:
+            console.print(f"  full log: {printable_markup(command)}")
+
+
 @hookimpl(trylast=True)
 def promoter_run_finished(run: RunContext, outcome: RunOutcome) -> None:
-    """The summary table, the outcome and its exit code, and where the reports are."""
+    """The summary table; the failed checks' evidence; what the target runs now; the outcome
+    and its exit code; where the reports are."""
     v = view(run)
     v.stop_progress()
     v.console.print("[bold]Summary[/bold]")
     v.console.print(summary_table(outcome, plain=v.plain))
+    print_evidence(v.console, outcome)
+    if outcome.plan is not None or outcome.rollback is not None:
+        sentences = state_sentences(outcome, run.target.key)
+        v.console.print("[bold]target now[/bold]: " + printable_markup(sentences[0]))
+        for sentence in sentences[1:]:
+            v.console.print("            " + printable_markup(sentence))
     style = "bold green" if outcome.status.value in _GOOD else "bold red"
     if outcome.status.value in ("rolled-back", "blocked"):
         style = "bold yellow"
+    status, message = outcome_line(outcome)
     v.console.print(
-        f"[{style}]{outcome.status.value}[/{style}]: {indented_markup(outcome.message, 2)} "
+        f"[{style}]{printable_markup(status)}[/{style}]: {indented_markup(message, 2)} "
         f"(exit {outcome.exit_code})"
     )
     files = run.state.get("report_files")

@@ -3,7 +3,8 @@
 Configured in the pipeline's ``gates:`` section and its targets; every decision is recorded in
 the ledger (``promoter show RUN`` lists them).
 
-- **Reason**: hotfix pipelines (and ``gates.require_reason``) need ``--reason``.
+- **Reason**: hotfixes (``kind: hotfix``, ``--only``) and ``gates.require_reason`` need
+  ``--reason``.
 - **Freeze** (``gates.freeze``): no promotion to a frozen environment during a window.
 - **Approval** (``approval: required`` on a target): the promotion goes ahead only with
   ``--approve`` (the approver recorded is ``--approver NAME``, or the user running promoter), or
@@ -35,11 +36,17 @@ APPROVER = "approver"
 
 def require_reason(run: RunContext, plan: Plan) -> GateDecision | None:
     """Refuse a hotfix (or ``gates.require_reason``) promotion without ``--reason``."""
-    if not run.pipeline.requires_reason:
+    if not (run.pipeline.requires_reason or run.hotfix):
         return None
     if run.reason and run.reason.strip():
         return GateDecision(gate="require-reason", allowed=True, reason=f"reason: {run.reason}")
-    why = "a hotfix pipeline" if run.pipeline.kind == "hotfix" else "gates.require_reason is set"
+    why = (
+        "a hotfix pipeline"
+        if run.pipeline.kind == "hotfix"
+        else "a hotfix (--only)"
+        if run.hotfix
+        else "gates.require_reason is set"
+    )
     return GateDecision(
         gate="require-reason",
         allowed=False,
@@ -93,8 +100,7 @@ def approval(run: RunContext, plan: Plan, now: datetime | None = None) -> GateDe
                 f"set gates.approval_file in {run.loaded.display} and list there {example}"
             ),
         )
-    path = Path(configured).expanduser()
-    path = path if path.is_absolute() else run.loaded.base_dir / path
+    path = _approval_file(run, configured)
     try:
         approvals = load_approvals(path)
     except ApprovalFileError as exc:
@@ -130,6 +136,40 @@ def approval(run: RunContext, plan: Plan, now: datetime | None = None) -> GateDe
         f"release{found}",
         hint=f"add to {configured}: {example}; or pass --approve (and --approver NAME)",
     )
+
+
+def _approval_file(run: RunContext, configured: str) -> Path:
+    """``gates.approval_file``, relative to the pipeline file."""
+    path = Path(configured).expanduser()
+    return path if path.is_absolute() else run.loaded.base_dir / path
+
+
+def approved_by(run: RunContext, plan: Plan, now: datetime | None = None) -> str | None:
+    """Who approved this promotion (``--approve``, or a matching entry of the approval file),
+    whether or not the target requires it; ``None`` when nobody did. (A hotfix that skips the
+    lifecycle needs this.)"""
+    extra = run.options.extra
+    if extra.get(APPROVE):
+        return str(extra.get(APPROVER) or run.user)
+    configured = run.pipeline.gates.approval_file
+    if configured is None:
+        return None
+    path = _approval_file(run, configured)
+    try:
+        approvals = load_approvals(path)
+    except ApprovalFileError:
+        return None
+    for candidate in approvals:
+        match = match_approval(
+            candidate,
+            pipeline=run.pipeline.name,
+            target=run.target,
+            versions=plan.versions,
+            now=now or datetime.now(UTC),
+        )
+        if match.approves:
+            return candidate.approver
+    return None
 
 
 GATES: tuple[Callable[[RunContext, Plan], GateDecision | None], ...] = (

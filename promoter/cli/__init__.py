@@ -8,8 +8,11 @@ only when a name is not one of promoter's own.
 
 - :mod:`promoter.cli.options` — the options and plumbing every command shares (one ``--output``,
   one JSON error shape);
-- :mod:`promoter.cli.run` — validate, plan, promote, resume, rollback;
+- :mod:`promoter.cli.run` — validate, plan, promote, resume;
+- :mod:`promoter.cli.rollback` — rollback, previewed first;
 - :mod:`promoter.cli.history` — history, show;
+- :mod:`promoter.cli.releases` — release create, list, show; status;
+- :mod:`promoter.cli.dashboard` — the release dashboard (static site or served);
 - :mod:`promoter.cli.admin` — plugins, unlock;
 - :mod:`promoter.cli.ledger` — ledger migrate, export, import;
 - :mod:`promoter.cli.init` — init (scaffolding).
@@ -28,15 +31,18 @@ from promoter.__about__ import __version__
 
 #: command name -> "module:attribute" of a click command. Kept sorted by name.
 COMMANDS: dict[str, str] = {
+    "dashboard": "promoter.cli.dashboard:dashboard",
     "history": "promoter.cli.history:history",
     "init": "promoter.cli.init:init",
     "ledger": "promoter.cli.ledger:ledger",
     "plan": "promoter.cli.run:plan",
     "plugins": "promoter.cli.admin:plugins",
     "promote": "promoter.cli.run:promote",
+    "release": "promoter.cli.releases:release",
     "resume": "promoter.cli.run:resume",
-    "rollback": "promoter.cli.run:rollback",
+    "rollback": "promoter.cli.rollback:rollback",
     "show": "promoter.cli.history:show",
+    "status": "promoter.cli.releases:status",
     "unlock": "promoter.cli.admin:unlock",
     "validate": "promoter.cli.run:validate",
 }

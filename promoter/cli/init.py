@@ -2,7 +2,9 @@
 
 It writes a release pipeline, a hotfix pipeline and a connection template, each explaining its
 keys; ``promoter validate pipelines/release.yaml`` passes on the result. It never overwrites: when
-any of the files exists, nothing is written and the command says which (exit 2).
+any of the files exists, nothing is written and the command says which (exit 2). It also keeps
+promoter's local files out of Git: the lines of :data:`GITIGNORE_LINES` that the directory's
+``.gitignore`` lacks are appended to it (the file is created if needed).
 """
 
 from __future__ import annotations
@@ -120,6 +122,38 @@ parameters:
 """
 
 
+GITIGNORE_HEADER = "# promoter's local state and reports: never committed (from `promoter init`)"
+GITIGNORE_LINES = (
+    ".promoter/",
+    "ledger.db",
+    "ledger.db-wal",
+    "ledger.db-shm",
+    "sandbox.db",
+    "sandbox.db-wal",
+    "sandbox.db-shm",
+    "reports/",
+)
+"""What ``promoter init`` puts in the project's ``.gitignore``: the ledger (``.promoter/ledger.db``
+by default, or a ``ledger.db`` next to the pipelines) and SQLite's ``-wal``/``-shm`` files beside
+it, a local sandbox's state, and the reports' default directory."""
+
+
+def update_gitignore(path: Path) -> list[str]:
+    """Add the lines of :data:`GITIGNORE_LINES` that ``path`` lacks (creating it if needed);
+    never removes or rewrites a line. The lines added."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    present = {line.strip() for line in existing.splitlines()}
+    missing = [line for line in GITIGNORE_LINES if line not in present]
+    if not missing:
+        return []
+    block = "\n".join([GITIGNORE_HEADER, *missing]) + "\n"
+    if existing and not existing.endswith("\n"):
+        existing += "\n"
+    separator = "\n" if existing.strip() else ""
+    path.write_text(existing + separator + block, encoding="utf-8")
+    return missing
+
+
 def scaffold_files(
     name: str, workspace: str, environments: list[str], approval_for: set[str]
 ) -> dict[str, str]:
@@ -173,9 +207,11 @@ def scaffold_files(
 )
 @output_option
 def init(directory: Path, name: str, workspace: str, environments: str, output: str) -> None:
-    """Write a commented pipelines/release.yaml, pipelines/hotfix.yaml and a connection template.
+    """Write a commented pipelines/release.yaml, pipelines/hotfix.yaml and a connection template,
+    and keep promoter's local files (ledger, sandbox state, reports) out of Git in .gitignore.
 
-    Refuses to overwrite: if any of the files exists, nothing is written (exit 2).
+    Refuses to overwrite: if any of the files exists, nothing is written (exit 2). An existing
+    .gitignore is kept; only the lines it lacks are appended.
     """
     from promoter.errors import ConfigurationError
 
@@ -198,11 +234,17 @@ def init(directory: Path, name: str, workspace: str, environments: str, output: 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
         written.append(str(target))
+    gitignore = directory / ".gitignore"
+    had_gitignore = gitignore.exists()
+    added = update_gitignore(gitignore)
     if output == "json":
-        echo_json({"written": written})
+        echo_json({"written": written, "gitignore": {"path": str(gitignore), "added": added}})
         return
     for target_name in written:
         click.echo(f"wrote {target_name}")
+    if added:
+        what = f"added {len(added)} line(s) to" if had_gitignore else "wrote"
+        click.echo(f"{what} {gitignore} ({', '.join(added)})")
     click.echo(
         f"next: edit the artifact names in {directory / 'pipelines/release.yaml'}, then\n"
         f"  promoter validate {directory / 'pipelines/release.yaml'}\n"
@@ -210,4 +252,4 @@ def init(directory: Path, name: str, workspace: str, environments: str, output: 
     )
 
 
-__all__ = ["init", "scaffold_files"]
+__all__ = ["GITIGNORE_LINES", "init", "scaffold_files", "update_gitignore"]

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -19,6 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from promoter.engine import Engine
+    from promoter.errors import PromoterError
     from promoter.hooks.calls import PromoterHooks
     from promoter.hooks.manager import PromoterPluginManager
     from promoter.ledger import Ledger
@@ -89,6 +91,9 @@ def output_option(fn: F) -> F:
             if output != "json":
                 raise
             click.echo(json.dumps(error_document(exc), indent=2))
+            # The JSON is for the program reading standard output; a CI log shows standard
+            # error, where the person reading it needs the message too.
+            echo_error(exc)
             raise click.exceptions.Exit(int(exc.exit_code)) from exc
 
     return cast(F, wrapper)
@@ -122,6 +127,30 @@ def error_document(exc: Exception) -> dict[str, Any]:
 def echo_json(document: Any) -> None:
     """Print one JSON document on standard output (what ``--output json`` prints)."""
     click.echo(json.dumps(document, indent=2))
+
+
+def echo_error(exc: Exception) -> None:
+    """``error: MESSAGE`` (and its hint) on standard error, as every command fails."""
+    from promoter.terminal import printable
+
+    click.echo(f"error: {printable(str(exc))}", err=True)
+
+
+def confirmation_refused(command: str, hint: str) -> PromoterError:
+    """The error of a command that asks before writing but cannot ask: no terminal, or
+    ``--output json`` (a prompt would mix with the document). ``promote`` and ``rollback``
+    refuse alike, with one exit code (docs/ci.md)."""
+    from promoter.errors import ConfigurationError
+
+    return ConfigurationError(
+        f"{command} asks for confirmation, but there is no terminal to ask on", hint=hint
+    )
+
+
+def needs_confirmation(output: str) -> bool:
+    """Whether a command that asks before writing cannot ask here (see
+    :func:`confirmation_refused`)."""
+    return output == "json" or not sys.stdin.isatty()
 
 
 def ledger_option(fn: F) -> F:
@@ -167,6 +196,34 @@ def pipeline_options(fn: F) -> F:
     return fn
 
 
+def only_values(pairs: tuple[str, ...]) -> dict[str, str | None]:
+    """``--only NAME[=VERSION]`` pairs: artifact name -> version (``None``: the pipeline's)."""
+    from promoter.errors import ConfigurationError
+
+    only: dict[str, str | None] = {}
+    for pair in pairs:
+        name, sep, version = pair.partition("=")
+        if not name.strip() or (sep and not version.strip()):
+            raise ConfigurationError(
+                f"--only {pair!r}: expected ARTIFACT or ARTIFACT=VERSION",
+                hint="e.g. --only finance_daily_load or --only finance_daily_load=0.2.1",
+            )
+        only[name.strip()] = version.strip() or None
+    return only
+
+
+def only_option(fn: F) -> F:
+    """``--only ARTIFACT[=VERSION]`` (repeatable): a hotfix of these artifacts alone."""
+    return click.option(
+        "--only",
+        "only",
+        multiple=True,
+        metavar="ARTIFACT[=VERSION]",
+        help="A hotfix of this artifact alone (repeatable); needs --reason and, to skip "
+        "lifecycle phases, an approval.",
+    )(fn)
+
+
 def lock_wait_option(fn: F) -> F:
     """``--lock-wait SECONDS``."""
     return click.option(
@@ -197,11 +254,75 @@ def command_hooks(
     return hooks
 
 
-def load(hooks: PromoterHooks, file: str, variables: dict[str, str]) -> LoadedPipeline:
-    """Load a pipeline file with the command's plugins."""
+def load(
+    hooks: PromoterHooks, file: str, variables: dict[str, str], *, check_names: bool = True
+) -> LoadedPipeline:
+    """Load a pipeline file with the command's plugins.
+
+    With ``check_names`` (``--var`` values from the command line), a name the file neither reads
+    nor declares under ``values:`` is refused (:func:`unknown_variables`): a misspelt
+    ``--var verison=1.2`` would otherwise be ignored, and the plan use the default.
+    """
+    from promoter.errors import PipelineError
     from promoter.pipeline import load_pipeline
 
-    return load_pipeline(file, variables=variables, hooks=hooks)
+    unknown, known = unknown_variables(file, variables) if check_names else (set(), set())
+    try:
+        loaded = load_pipeline(file, variables=variables, hooks=hooks)
+    except PipelineError as exc:
+        # A misspelt name often leaves the one the file needs undefined: say which was misspelt.
+        if unknown and any("undefined variable" in p.message for p in exc.problems):
+            raise unknown_variables_error(unknown, known) from exc
+        raise
+    if unknown:
+        declared = declared_values(loaded.pipeline)
+        if unknown - declared:
+            raise unknown_variables_error(unknown - declared, known | declared)
+    return loaded
+
+
+def unknown_variables(file: str, variables: dict[str, str]) -> tuple[set[str], set[str]]:
+    """``(the names in variables the file's template does not read, the names it reads)``;
+    nothing is unknown when the file cannot be parsed (loading it says why) or reads ``vars``
+    as a whole."""
+    from promoter.errors import PipelineError
+    from promoter.pipeline.loader import template_variables
+
+    if not variables:
+        return set(), set()
+    try:
+        known = template_variables(file)
+    except PipelineError:
+        return set(), set()
+    if "vars" in known:
+        return set(), known - {"vars"}
+    return set(variables) - known, known
+
+
+def declared_values(pipeline: Any) -> set[str]:
+    """The names of the pipeline's ``values:`` and its targets' (a ``--var`` overrides them)."""
+    names = set(pipeline.values)
+    for target in pipeline.targets:
+        names.update(target.values)
+    return names
+
+
+def unknown_variables_error(unknown: set[str], known: set[str]) -> PromoterError:
+    """``unknown variable 'verison' (the pipeline uses: version)``, exit 2."""
+    from promoter.errors import ConfigurationError
+    from promoter.terminal import printable
+
+    listed = ", ".join(repr(n) for n in sorted(unknown))
+    uses = ", ".join(sorted(known)) or "no variables"
+    return ConfigurationError(
+        printable(
+            f"unknown variable{'s' if len(unknown) > 1 else ''} {listed} "
+            f"(the pipeline uses: {uses})",
+            one_line=True,
+        ),
+        hint="check the spelling: --var sets a name the pipeline file reads ({{ NAME }}, "
+        "{{ vars.NAME }}, {{ values.NAME }}) or declares under values:",
+    )
 
 
 def var_values(pairs: tuple[str, ...]) -> dict[str, str]:

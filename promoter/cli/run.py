@@ -1,4 +1,4 @@
-"""The promotion commands: validate, plan, promote, resume, rollback.
+"""The promotion commands: validate, plan, promote, resume (rollback: :mod:`promoter.cli.rollback`).
 
 Heavy imports (pydantic, the engine) happen inside the command functions so that
 ``promoter --help`` stays fast. With ``--output json`` a command prints one JSON document on
@@ -10,8 +10,9 @@ no escape sequence in them reaches a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +22,15 @@ from promoter.cli.options import (
     PluginOptionsCommand,
     absolute_specs,
     command_hooks,
+    confirmation_refused,
     extra_options,
     ledger_option,
     load,
     lock_wait_option,
     make_engine,
+    needs_confirmation,
+    only_option,
+    only_values,
     open_ledger,
     output_option,
     pipeline_options,
@@ -41,14 +46,12 @@ if TYPE_CHECKING:
     from promoter.pipeline import LoadedPipeline
 
 
-def _finish(outcome: RunOutcome, output: str, plan: Plan | None = None) -> None:
-    """The run's result on standard output: the outcome (with its plan) as JSON, or a line."""
+def print_outcome(outcome: RunOutcome, output: str) -> None:
+    """With ``--output json``, the outcome (with its plan) as one JSON document on standard
+    output. In text, nothing more: the console (standard error) showed the plan once and the
+    outcome once. Either way, the process exits with the outcome's code."""
     if output == "json":
         click.echo(json.dumps(outcome.model_dump(mode="json"), indent=2))
-    else:
-        if plan is not None:
-            click.echo(format_plan(plan))
-        click.echo(f"run {outcome.run_id}: {outcome.status.value} - {printable(outcome.message)}")
     if outcome.exit_code:
         raise click.exceptions.Exit(outcome.exit_code)
 
@@ -80,22 +83,6 @@ def _save_plan_file(
             ),
             err=True,
         )
-
-
-def format_plan(plan: Plan) -> str:
-    """The plan as a text table: action, object, changed fields (data shown, never obeyed)."""
-    lines = [
-        f"plan for {printable(plan.target, one_line=True)}: "
-        + ", ".join(f"{n} {a}" for a, n in plan.counts().items())
-    ]
-    for change in plan.changes:
-        fields = ", ".join(f.path for f in change.fields)
-        lines.append(
-            f"  {change.action.value:<9} "
-            + printable(f"{change.kind}:{change.key}", one_line=True)
-            + (f"  ({printable(fields, one_line=True)})" if fields else "")
-        )
-    return "\n".join(lines)
 
 
 # --- validate -------------------------------------------------------------------------------------
@@ -166,6 +153,13 @@ def validate(
 @pipeline_options
 @click.option("--reason", default=None, help="Why (recorded in the ledger).")
 @click.option(
+    "--release",
+    "release",
+    default=None,
+    metavar="ID",
+    help="Promote exactly this release (`promoter release list`); the source is not read.",
+)
+@click.option(
     "--out",
     "out",
     default=None,
@@ -184,6 +178,7 @@ def plan(
     plugins: tuple[str, ...],
     target: str | None,
     reason: str | None,
+    release: str | None,
     out: str | None,
     ledger_location: str | None,
     output: str,
@@ -208,6 +203,7 @@ def plan(
         lock_wait=None,
         command="plan",
         out=out,
+        release=release,
     )
 
 
@@ -217,6 +213,14 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Stop after the plan and show it; write nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--reason", default=None, help="Why this promotion (required for hotfixes).")
+@click.option(
+    "--release",
+    "release",
+    default=None,
+    metavar="ID",
+    help="Promote exactly this release (`promoter release list`); the source is not read.",
+)
+@only_option
 @click.option(
     "--plan",
     "plan_file",
@@ -240,6 +244,8 @@ def promote(
     dry_run: bool,
     yes: bool,
     reason: str | None,
+    release: str | None,
+    only: tuple[str, ...],
     plan_file: str | None,
     lock_wait: float | None,
     ledger_location: str | None,
@@ -247,6 +253,12 @@ def promote(
     **plugin_options: Any,
 ) -> None:
     """Promote FILE's artifacts to a target: export, map, plan, gate, snapshot, apply, verify.
+
+    Without --release, a release is made from what export reads (or the existing one with the
+    same content is found) and the run promotes it; with --release ID, exactly that release is
+    promoted and the source is not read. A target after another in the pipeline's lifecycle
+    takes only a release the phase before it verified. --only ARTIFACT[=VERSION] makes a hotfix
+    of those artifacts alone: with --reason and an approval it may skip phases, and is marked.
 
     With --plan, a plan saved by `promoter plan --out` replaces export, map and plan.
 
@@ -268,6 +280,8 @@ def promote(
         lock_wait=lock_wait,
         command="promote",
         plan_file=plan_file,
+        release=release,
+        only=only,
     )
 
 
@@ -280,6 +294,8 @@ _CORE_PROMOTE = {
     "yes",
     "reason",
     "out",
+    "release",
+    "only",
     "plan_file",
     "lock_wait",
     "ledger_location",
@@ -304,87 +320,132 @@ def _promote(
     command: str,
     out: str | None = None,
     plan_file: str | None = None,
+    release: str | None = None,
+    only: tuple[str, ...] = (),
 ) -> None:
     from promoter.context import RunOptions
     from promoter.errors import ConfigurationError
 
-    values = var_values(variables)
-    saved = None
-    if plan_file is not None:
-        from promoter.pipeline.plan_file import load_plan
+    with reports_when_no_run_began(ctx, command, file, "start"):
+        values = var_values(variables)
+        saved = None
+        if plan_file is not None:
+            from promoter.pipeline.plan_file import load_plan
 
-        if dry_run:
-            raise ConfigurationError(
-                "--plan applies a reviewed plan; it cannot be combined with --dry-run",
-                hint=f"drop --dry-run (or look at the plan: `promoter plan {file}`)",
-            )
-        saved = load_plan(Path(plan_file))
-        if values and values != saved.variables:
-            raise ConfigurationError(
-                f"--var values differ from those {plan_file} was planned with",
-                hint="drop --var: a plan file is applied with the values it was made with",
-            )
-        values = dict(saved.variables)
-        target = target or saved.target.environment
+            if dry_run:
+                raise ConfigurationError(
+                    "--plan applies a reviewed plan; it cannot be combined with --dry-run",
+                    hint=f"drop --dry-run (or look at the plan: `promoter plan {file}`)",
+                )
+            saved = load_plan(Path(plan_file))
+            if values and values != saved.variables:
+                raise ConfigurationError(
+                    f"--var values differ from those {plan_file} was planned with",
+                    hint="drop --var: a plan file is applied with the values it was made with",
+                )
+            values = dict(saved.variables)
+            target = target or saved.target.environment
 
-    confirm = None
-    if not dry_run and not yes:
-        if not sys.stdin.isatty() or output == "json":
-            raise ConfigurationError(
-                "promote asks for confirmation, but there is no terminal",
-                hint="pass --yes (after reviewing `promoter plan FILE`), or --dry-run",
-            )
+        confirm = None
+        if not dry_run and not yes:
+            if needs_confirmation(output):
+                raise confirmation_refused(
+                    "promote",
+                    hint="pass --yes (after reviewing `promoter plan FILE`), or --dry-run",
+                )
 
-        def confirm(plan: Plan) -> bool:
-            click.echo(format_plan(plan), err=True)
-            return click.confirm(
-                f"Apply {len(plan.pending)} change(s) to {printable(plan.target, one_line=True)}?",
-                err=True,
-            )
+            def confirm(plan: Plan) -> bool:
+                # The console showed the plan's table when the plan stage ended.
+                return click.confirm(
+                    f"Apply {len(plan.pending)} change(s) to "
+                    f"{printable(plan.target, one_line=True)}?",
+                    err=True,
+                )
 
-    hooks = command_hooks(ctx, plugins, command)
-    loaded = load(hooks, file, values)
-    ledger = open_ledger(ledger_location)
+        hooks = command_hooks(ctx, plugins, command)
+    with reports_when_no_run_began(ctx, command, file, "load"):
+        # With --plan, the values are the plan's own, checked when it was made.
+        loaded = load(hooks, file, values, check_names=saved is None)
+    with reports_when_no_run_began(ctx, command, file, "start"):
+        ledger = open_ledger(ledger_location)
     try:
-        engine = make_engine(hooks, ledger, lock_wait, command, confirm)
-        options = RunOptions(
-            dry_run=dry_run,
-            yes=yes,
-            reason=reason,
-            variables=values,
-            plugins=absolute_specs(plugins),
-            extra=extra_options(ctx, _CORE_PROMOTE),
-        )
-        run = engine.context(loaded, target=target, options=options)
-        reviewed = None
-        if saved is not None and plan_file is not None:
-            from promoter.pipeline.plan_file import check_plan
-
-            check_plan(saved, loaded, run.target, Path(plan_file))
-            reviewed = saved.plan
-        with terminate_as_interrupt():
-            outcome = engine.promote(
-                run,
-                reviewed=reviewed,
-                reviewed_from=f"the plan in {plan_file} (made by run {saved.run_id})"
-                if saved is not None
-                else "a reviewed plan",
+        with reports_when_no_run_began(ctx, command, file, "start"):
+            engine = make_engine(hooks, ledger, lock_wait, command, confirm)
+            options = RunOptions(
+                dry_run=dry_run,
+                yes=yes,
+                reason=reason,
+                variables=values,
+                plugins=absolute_specs(plugins),
+                extra=extra_options(ctx, _CORE_PROMOTE),
+                release=release,
+                only=only_values(only),
             )
+            run = engine.context(loaded, target=target, options=options)
+            reviewed = None
+            if saved is not None and plan_file is not None:
+                from promoter.pipeline.plan_file import check_plan
+
+                check_plan(saved, loaded, run.target, Path(plan_file))
+                reviewed = saved.plan
+            with terminate_as_interrupt():
+                outcome = engine.promote(
+                    run,
+                    reviewed=reviewed,
+                    reviewed_from=f"the plan in {plan_file} (made by run {saved.run_id})"
+                    if saved is not None
+                    else "a reviewed plan",
+                )
         from promoter.model import Plan
 
         body = ledger.document(run.run_id, "plan") if dry_run else None
         planned = Plan.model_validate_json(body) if body else None
         if out is not None:
             _save_plan_file(Path(out), loaded, planned, run.run_id, values, output)
-        _finish(outcome, output, planned)
+        print_outcome(outcome, output)
     finally:
         ledger.close()
 
 
-# --- resume / rollback ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def reports_when_no_run_began(
+    ctx: click.Context, command: str, file: str, step: str
+) -> Iterator[None]:
+    """When the command stops before its run begins (invalid input, a locked target), write
+    ``junit.xml`` and ``summary.md`` saying why into the report directory, if one is set
+    (``--report-dir``, ``PROMOTER_REPORT_DIR``): no run, so the reports plugin writes nothing,
+    and a CI job's test-report step would find no file (:mod:`promoter.cli.invalid_input`).
+    ``step`` is ``load`` (the pipeline file) or ``start`` (anything else before the run)."""
+    from promoter.errors import PromoterError
+    from promoter.ledger import LeaseLost
+
+    try:
+        yield
+    except LeaseLost:
+        raise  # the run began: it is in the ledger, interrupted
+    except PromoterError as exc:
+        directory = ctx.params.get("report_dir")
+        if directory:
+            from promoter.cli.invalid_input import InvalidInput, write_invalid_input_reports
+
+            try:
+                report = InvalidInput(command, file, exc, step=step)
+                write_invalid_input_reports(Path(directory), report)
+            except OSError as error:
+                click.echo(
+                    printable(
+                        f"warning: no report written to {directory}: {error.strerror or error}",
+                        one_line=True,
+                    ),
+                    err=True,
+                )
+        raise
 
 
-def _reopen(
+# --- resume ----------------------------------------------------------------------------------
+
+
+def reopen_run(
     ctx: click.Context,
     run_id: str,
     ledger: Ledger,
@@ -400,22 +461,24 @@ def _reopen(
     record = ledger.get_run(run_id)
     stored_plugins = tuple(record.options.get("cli_plugins", []))
     hooks = command_hooks(ctx, (*stored_plugins, *plugins), command)
-    loaded = load(hooks, record.pipeline_file, dict(record.variables))
+    # The run's own --var values: checked when it started (the file may have changed since).
+    loaded = load(hooks, record.pipeline_file, dict(record.variables), check_names=False)
     if loaded.sha256 != record.pipeline_sha256 and not allow_changed:
         raise RunStateError(
             f"the pipeline file {record.pipeline_file} changed since run {record.id} started",
             hint="restore it (git), or pass --force to continue with the file as it is now",
         )
     engine = make_engine(hooks, ledger, ctx.params.get("lock_wait"), command)
-    extra = {
-        k: v for k, v in record.options.items() if k not in {"target", "plugins", "cli_plugins"}
-    }
+    core = {"target", "plugins", "cli_plugins", "kind", "release", "only"}
+    extra = {k: v for k, v in record.options.items() if k not in core}
     options = RunOptions(
         yes=True,
         reason=record.reason,
         variables=dict(record.variables),
         plugins=(*stored_plugins, *plugins),
         extra=extra,
+        release=record.options.get("release"),
+        only=dict(record.options.get("only") or {}),
     )
     run = engine.context(
         loaded,
@@ -465,56 +528,22 @@ def resume(
     """
     ledger = open_ledger(ledger_location)
     try:
-        engine, run, record = _reopen(ctx, run_id, ledger, plugins, "resume", allow_changed=force)
+        engine, run, record = reopen_run(
+            ctx, run_id, ledger, plugins, "resume", allow_changed=force
+        )
         with terminate_as_interrupt():
             outcome = engine.resume(run, record, force=force)
-        _finish(outcome, output)
+        print_outcome(outcome, output)
     finally:
         ledger.close()
 
 
-@click.command(short_help="Restore the target to a run's snapshot.")
-@click.argument("run_id", metavar="RUN")
-@click.option("--reason", default=None, help="Why (recorded in the ledger).")
-@click.option(
-    "-p",
-    "--plugin",
-    "plugins",
-    multiple=True,
-    metavar="MODULE",
-    help="Load another plugin (the run's own -p plugins are loaded again).",
-)
-@click.option(
-    "--force", is_flag=True, help="Roll back even though a later run changed the same target."
-)
-@lock_wait_option
-@ledger_option
-@output_option
-@click.pass_context
-def rollback(
-    ctx: click.Context,
-    run_id: str,
-    reason: str | None,
-    plugins: tuple[str, ...],
-    force: bool,
-    lock_wait: float | None,
-    ledger_location: str | None,
-    output: str,
-) -> None:
-    """Restore the target to the snapshot taken before RUN applied (today or a week later).
-
-    Works on promoted and interrupted runs. Exit 0 when the target equals the snapshot again,
-    3 when the rollback is incomplete; 2 (nothing written) when a later run changed the same
-    target, unless --force.
-    """
-    ledger = open_ledger(ledger_location)
-    try:
-        engine, run, record = _reopen(ctx, run_id, ledger, plugins, "rollback", allow_changed=True)
-        with terminate_as_interrupt():
-            outcome = engine.rollback(run, record, reason, force=force)
-        _finish(outcome, output)
-    finally:
-        ledger.close()
-
-
-__all__ = ["format_plan", "plan", "promote", "resume", "rollback", "validate"]
+__all__ = [
+    "plan",
+    "print_outcome",
+    "promote",
+    "reopen_run",
+    "reports_when_no_run_began",
+    "resume",
+    "validate",
+]

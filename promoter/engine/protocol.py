@@ -29,15 +29,23 @@ ledger refuses every write of a run that lost it (:class:`~promoter.ledger.Lease
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import NoReturn
 
 from promoter.context import EarlierAttempts, RunContext, RunOptions
+from promoter.engine.releases import (
+    HookObserver,
+    LedgerHistory,
+    make_release,
+    release_for_run,
+)
 from promoter.engine.runs import (
     DEFAULT_LOCK_LEASE,
     DEFAULT_LOCK_WAIT,
     LOCK_LEASE_ENV,
     LOCK_WAIT_ENV,
+    TargetLock,
     build_context,
     deferred_interrupts,
     run_record_for,
@@ -46,7 +54,7 @@ from promoter.engine.runs import (
 from promoter.engine.stages import StageRecorder
 from promoter.errors import ExitCode, PromoterError, RunStateError, StageError
 from promoter.hooks.calls import PromoterHooks
-from promoter.ledger import LeaseLost, Ledger, LockHeartbeat, RunRecord
+from promoter.ledger import LeaseLost, Ledger, RunRecord
 from promoter.model import (
     APPLY,
     EXPORT,
@@ -67,6 +75,10 @@ from promoter.model import (
     Snapshot,
 )
 from promoter.pipeline import LoadedPipeline
+from promoter.terminal import printable
+
+log = logging.getLogger(__name__)
+
 
 
 def refuse_if_overtaken(ledger: Ledger, record: RunRecord, command: str, *, force: bool) -> None:
@@ -92,6 +104,22 @@ def refuse_if_overtaken(ledger: Ledger, record: RunRecord, command: str, *, forc
             f"or pass --force to {command} anyway"
         ),
     )
+
+
+def input_or_failure(error: StageError) -> ExitCode:
+    """The exit code of a stage that failed before anything was written: 2 when what it raised
+    is the user's to fix (:attr:`~promoter.errors.PromoterError.exit_code` 2: refused credentials,
+    an unknown artifact, environment or object), else 1."""
+    cause: BaseException | None = error.__cause__
+    while cause is not None:
+        if isinstance(cause, PromoterError) and not isinstance(cause, StageError):
+            return (
+                ExitCode.INVALID_INPUT
+                if cause.exit_code is ExitCode.INVALID_INPUT
+                else ExitCode.FAILED_ROLLED_BACK
+            )
+        cause = cause.__cause__
+    return ExitCode.FAILED_ROLLED_BACK
 
 
 class _Failure(Exception):
@@ -155,7 +183,7 @@ class Engine:
         self.confirm = confirm
         self.command = command
         self.stages = StageRecorder(hooks, ledger)
-        self._heartbeat: LockHeartbeat | None = None
+        self._target_lock: TargetLock | None = None
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -173,6 +201,9 @@ class Engine:
             loaded, target=target, options=options, command=self.command, run_id=run_id, user=user
         )
         run._sink = self.stages.progress
+        run.history = LedgerHistory(self.ledger)
+        run.observer = HookObserver(self.hooks, run)
+        run.budgets = self.ledger.shared_budgets()
         return run
 
     def promote(
@@ -196,7 +227,10 @@ class Engine:
                     f"{reviewed_from} is for {reviewed.target}, not {run.target}",
                     hint=f"pass --target {reviewed.target.environment}",
                 )
-        required = ["promoter_export", "promoter_map", "promoter_plan"]
+        self._release_of_run(run, reviewed)
+        required = ["promoter_map", "promoter_plan"]
+        if run.release is None:
+            required.insert(0, "promoter_export")
         if not run.dry_run:
             required += ["promoter_snapshot", "promoter_apply", "promoter_rollback"]
         self.hooks.require(*required)
@@ -236,6 +270,7 @@ class Engine:
             self._unlock(run)
             raise
         run.resumed = True
+        run.release = self.ledger.release(record.release) if record.release else None
         run.earlier = EarlierAttempts(tuple(earlier))
         run.completed = {
             (e.stage, e.kind, e.key) for e in earlier if e.status is ObjectStatus.DONE
@@ -267,10 +302,17 @@ class Engine:
             self._unlock(run)
             raise
         self.stages.outcomes = []
-        self.ledger.set_status(run.run_id, RunStatus.RUNNING, message="rollback requested")
+        run.release = self.ledger.release(record.release) if record.release else None
+        # Who asked, and why, recorded before anything is written (a rollback killed half-way
+        # keeps them; `history` marks the run as rolled back on request).
+        asked = f"rollback requested by {run.user}" + (f": {reason}" if reason else "")
+        self.ledger.set_status(
+            run.run_id, RunStatus.RUNNING, message=run.secrets.redact(asked)
+        )
         why = reason or f"rollback of run {run.run_id} requested by {run.user}"
         status, code, message = RunStatus.ROLLED_BACK, ExitCode.OK, ""
         rollback: RollbackResult | None = None
+        plan = self.stages.load(run, "plan", Plan)  # what the run promoted: its reports name it
         try:
             self.hooks.run_started(run=run)
             snapshot = self.stages.load(run, "snapshot", Snapshot)
@@ -285,7 +327,26 @@ class Engine:
             message = f"interrupted during rollback; run `promoter rollback {run.run_id}` again"
         except Exception as exc:
             status, code, message = self._unexpected(run, exc)
-        return self._finish(run, status, code, message, rollback=rollback)
+        return self._finish(run, status, code, message, plan=plan, rollback=rollback)
+
+    def _release_of_run(self, run: RunContext, reviewed: Plan | None) -> None:
+        """``run.release`` from ``--release`` or from the reviewed plan (refused before anything
+        is locked when it is unknown, of another pipeline, or not the plan's)."""
+        wanted = run.options.release
+        if wanted is not None and run.options.only:
+            raise RunStateError(
+                "--only makes a hotfix release from the source; --release promotes one that "
+                "exists: use one of them",
+            )
+        if reviewed is not None and reviewed.release is not None:
+            if wanted is not None and self.ledger.release(wanted).id != reviewed.release:
+                raise RunStateError(
+                    f"the reviewed plan was made from release {reviewed.release}, not {wanted}",
+                    hint="drop --release (the plan names its release)",
+                )
+            wanted = reviewed.release
+        if wanted is not None:
+            run.release = release_for_run(self.ledger, run, wanted)
 
     def _abandon(self, run: RunContext, lost: LeaseLost) -> NoReturn:
         """The run lost its lock: stop here, write nothing more (to the ledger or the target).
@@ -352,11 +413,7 @@ class Engine:
                     )
                 except StageError as error:
                     # e.g. the target changed since the plan: invalid input, nothing written.
-                    cause = error.__cause__
-                    if (
-                        isinstance(cause, PromoterError)
-                        and cause.exit_code is ExitCode.INVALID_INPUT
-                    ):
+                    if input_or_failure(error) is ExitCode.INVALID_INPUT:
                         raise _Stop(RunStatus.FAILED, ExitCode.INVALID_INPUT, str(error)) from error
                     raise
                 self.stages.save(run, "snapshot", snapshot)
@@ -390,8 +447,9 @@ class Engine:
         except LeaseLost as lost:
             self._abandon(run, lost)
         except StageError as error:
-            # export, map, plan, gate or snapshot failed: nothing was written.
-            status, code, message = RunStatus.FAILED, ExitCode.FAILED_ROLLED_BACK, str(error)
+            # export, map, plan, gate or snapshot failed: nothing was written. Refused
+            # credentials, an unknown artifact or environment are the user's to fix (exit 2).
+            status, code, message = RunStatus.FAILED, input_or_failure(error), str(error)
         except KeyboardInterrupt:
             status, code = RunStatus.INTERRUPTED, ExitCode.INTERRUPTED
             message = (
@@ -419,6 +477,8 @@ class Engine:
         """export -> map -> plan -> gate; raises :class:`_Stop` when the run ends there."""
         if reviewed is not None:
             plan = reviewed
+            if run.release is not None:
+                self.ledger.link_release(run.run_id, run.release.id)
             self.stages.save(run, "plan", plan)
             self.stages.skipped(run, PLAN, f"export, map and plan skipped: applying {reviewed_from}")
         else:
@@ -452,7 +512,7 @@ class Engine:
                 plan=plan,
                 gates=gates,
             )
-        if self._heartbeat is not None and self._heartbeat.lost:
+        if self._target_lock is not None and self._target_lock.lost:
             raise _Stop(
                 RunStatus.FAILED,
                 ExitCode.FAILED_ROLLED_BACK,
@@ -464,8 +524,19 @@ class Engine:
 
     def _make_plan(self, run: RunContext) -> Plan:
         """export -> map -> plan; raises :class:`_Stop` on mapping problems and for dry runs."""
-        bundle = self.stages.run(run, EXPORT, lambda: self.hooks.first(EXPORT, run=run))
-        self.stages.save(run, "export", bundle)
+        if run.release is not None:
+            # Exactly what the release holds: the source is not read again.
+            bundle = run.release.bundle
+            self.stages.skipped(
+                run, EXPORT, f"release {run.release.id}: the source is not read again"
+            )
+        else:
+            bundle = self.stages.run(run, EXPORT, lambda: self.hooks.first(EXPORT, run=run))
+            self.stages.save(run, "export", bundle)
+            made = make_release(self.ledger, run, bundle)
+            run.release = made.release
+            log.info("%s", printable(made.describe()))
+        self.ledger.link_release(run.run_id, run.release.id)
         mapping = self.stages.run(run, MAP, lambda: self.hooks.first(MAP, run=run, bundle=bundle))
         self.stages.save(run, "mapping", mapping)
         if mapping.problems:
@@ -481,6 +552,7 @@ class Engine:
                 f"{len(lines)} mapping problem(s), nothing written:\n  " + "\n  ".join(lines),
             )
         plan = self.stages.run(run, PLAN, lambda: self.hooks.first(PLAN, run=run, mapping=mapping))
+        plan.release = run.release.id
         self.stages.save(run, "plan", plan)
         if run.dry_run:
             summary = plan.summary() if plan.changes else "no objects"
@@ -544,6 +616,9 @@ class Engine:
             gates=gates or [],
             checks=checks or [],
             rollback=rollback,
+            release=run.release.id if run.release is not None else None,
+            digest=run.release.digest if run.release is not None else None,
+            hotfix=run.hotfix,
         )
         try:
             with deferred_interrupts():
@@ -561,20 +636,9 @@ class Engine:
         return outcome
 
     def _lock(self, run: RunContext) -> None:
-        self.ledger.acquire_lock(
-            run.target.key,
-            run_id=run.run_id,
-            owner=run.user,
-            lease=self.lock_lease,
-            wait=self.lock_wait,
-        )
-        self._heartbeat = LockHeartbeat(
-            self.ledger, run.target.key, run.run_id, self.lock_lease
-        ).start()
+        self._target_lock = TargetLock.take(self.ledger, run, wait=self.lock_wait, lease=self.lock_lease)
 
     def _unlock(self, run: RunContext) -> None:
-        if self._heartbeat is None:
-            return
-        self._heartbeat.stop()
-        self._heartbeat = None
-        self.ledger.release_lock(run.target.key, run_id=run.run_id)
+        if self._target_lock is not None:
+            self._target_lock.release()
+            self._target_lock = None

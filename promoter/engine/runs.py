@@ -9,23 +9,77 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import secrets as _random
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from promoter.context import RunContext, RunOptions
 from promoter.errors import ConfigurationError, RunStateError
-from promoter.ledger import HOSTNAME, LeaseLost, RunRecord
+from promoter.ledger import HOSTNAME, LeaseLost, Ledger, LockHeartbeat, LockInfo, RunRecord
 from promoter.pipeline import LoadedPipeline, Secrets
+from promoter.terminal import printable
+
+log = logging.getLogger("promoter.engine")
 
 LOCK_WAIT_ENV = "PROMOTER_LOCK_WAIT"
 LOCK_LEASE_ENV = "PROMOTER_LOCK_LEASE"
 DEFAULT_LOCK_WAIT = 30.0
 DEFAULT_LOCK_LEASE = 120.0
+
+
+LOCK_WAIT_LINE_EVERY = 5.0
+"""Seconds between two "waiting for the lock" lines while another run holds the target."""
+
+
+class TargetLock:
+    """A run's hold on its target's lock: taken (waiting, and saying who holds it, while
+    another run does), its lease renewed by a heartbeat, released at the end."""
+
+    def __init__(self, ledger: Ledger, run: RunContext, heartbeat: LockHeartbeat) -> None:
+        self.ledger = ledger
+        self.run = run
+        self.heartbeat = heartbeat
+
+    @classmethod
+    def take(cls, ledger: Ledger, run: RunContext, *, wait: float, lease: float) -> TargetLock:
+        """Take ``run``'s target lock, waiting up to ``wait`` seconds (a line every
+        :data:`LOCK_WAIT_LINE_EVERY` seconds names the holder); raises ``LockHeld``."""
+        said = [-LOCK_WAIT_LINE_EVERY]  # when the last "waiting for the lock" line was logged
+
+        def waiting(holder: LockInfo | None, left: float) -> None:
+            now = time.monotonic()
+            if now - said[0] < LOCK_WAIT_LINE_EVERY:
+                return
+            said[0] = now
+            who = holder.describe() if holder is not None else "another runner (taking it now)"
+            log.info(
+                "waiting for the lock of %s, held by %s (%.0f s more at most)",
+                run.target.key,
+                printable(who),
+                left,
+            )
+
+        target = run.target.key
+        ledger.acquire_lock(
+            target, run_id=run.run_id, owner=run.user, lease=lease, wait=wait, on_wait=waiting
+        )
+        return cls(ledger, run, LockHeartbeat(ledger, target, run.run_id, lease).start())
+
+    @property
+    def lost(self) -> bool:
+        """Whether the heartbeat found the lease gone (a forced unlock, a take-over)."""
+        return self.heartbeat.lost
+
+    def release(self) -> None:
+        """Stop the heartbeat and release the lock (only if it is still ours)."""
+        self.heartbeat.stop()
+        self.ledger.release_lock(self.run.target.key, run_id=self.run.run_id)
 
 
 def build_context(
@@ -124,6 +178,9 @@ def run_record_for(run: RunContext, command: str) -> RunRecord:
             "target": run.target.environment,
             "plugins": list(run.loaded.plugins),
             "cli_plugins": list(run.options.plugins),
+            "kind": "hotfix" if run.hotfix else run.pipeline.kind,
+            **({"release": run.options.release} if run.options.release else {}),
+            **({"only": dict(run.options.only)} if run.options.only else {}),
             **{k: _jsonable(v) for k, v in run.options.extra.items()},
         },
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,7 +18,15 @@ from pydantic import BaseModel
 
 from promoter.context import RunContext
 from promoter.errors import MissingStageError, PluginError, StageError
-from promoter.model import ObjectProgress, RunOutcome, Stage, StageCall, StageOutcome
+from promoter.model import (
+    ObjectProgress,
+    RunOutcome,
+    Stage,
+    StageCall,
+    StageOutcome,
+    TargetRef,
+)
+from promoter.release import Release, TargetHealth
 
 if TYPE_CHECKING:
     from promoter.hooks.manager import PromoterPluginManager
@@ -220,6 +229,24 @@ class PromoterHooks:
                 flat.append(item)
         return flat
 
+    def target_health(
+        self, *, run: RunContext, target: TargetRef, release: Release, since: datetime
+    ) -> TargetHealth | None:
+        """``promoter_target_health`` (the first answer), checked."""
+        result = self._call(
+            "gate",
+            "promoter_target_health",
+            lambda: self.pm.hook.promoter_target_health(
+                run=run, target=target, release=release, since=since
+            ),
+        )
+        if result is not None and not isinstance(result, TargetHealth):
+            raise PluginError(
+                ", ".join(self.implementers("promoter_target_health")),
+                f"promoter_target_health returned {type(result).__name__}, not TargetHealth",
+            )
+        return result
+
     def report(self, *, run: RunContext, outcome: RunOutcome) -> None:
         """``promoter_report`` (every plugin)."""
         self._call(
@@ -227,3 +254,28 @@ class PromoterHooks:
             "promoter_report",
             lambda: self.pm.hook.promoter_report(run=run, outcome=outcome),
         )
+
+    def execution_log(
+        self, *, run: RunContext, execution_id: str, start: int, count: int
+    ) -> dict[str, Any] | None:
+        """``promoter_execution_log`` (the first answer), checked: a mapping whose ``lines`` is a
+        list (a pydantic model is taken as its JSON form)."""
+        result = self._call(
+            "log",
+            "promoter_execution_log",
+            lambda: self.pm.hook.promoter_execution_log(
+                run=run, execution_id=execution_id, start=start, count=count
+            ),
+        )
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json")
+        if result is not None and not (
+            isinstance(result, dict) and isinstance(result.get("lines"), list)
+        ):
+            plugins = ", ".join(self.implementers("promoter_execution_log"))
+            raise PluginError(
+                plugins,
+                f"promoter_execution_log returned {type(result).__name__}, not a mapping with "
+                f"a list of lines (implemented by: {plugins})",
+            )
+        return result

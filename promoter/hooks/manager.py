@@ -44,6 +44,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     # The engine's own: platform-neutral, using only the public plugin API.
     "core": "promoter.builtins.core",
     "gates": "promoter.builtins.gates",
+    "lifecycle": "promoter.builtins.lifecycle",
     "console": "promoter.builtins.console",
     "reports": "promoter.builtins.reports",
     # The Talend Cloud platform: a plugin like any other, one module per stage.
@@ -55,6 +56,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "talend-apply": "promoter.talend.plugin.apply",
     "talend-verify": "promoter.talend.plugin.verify",
     "talend-rollback": "promoter.talend.plugin.rollback",
+    "talend-health": "promoter.talend.plugin.health",
+    "talend-logs": "promoter.talend.plugin.logs",
     "release-gates": "promoter.talend.plugin.gates",
 }
 """Built-in plugin name -> module (pytest's ``default_plugins``). Registered first, exactly like

@@ -13,7 +13,9 @@ There are four kinds of hook, named by their kind:
 3. **Events** (return ``None``): ``promoter_run_started``, ``promoter_run_finished``,
    ``promoter_before_stage``, ``promoter_after_stage``, ``promoter_on_stage_error``,
    ``promoter_progress``.
-4. **Setup and registries**: ``promoter_configure`` (historic), ``promoter_add_cli_options``,
+4. **Observing a platform** (``firstresult``): ``promoter_target_health``,
+   ``promoter_execution_log``.
+5. **Setup and registries**: ``promoter_configure`` (historic), ``promoter_add_cli_options``,
    ``promoter_register_commands``, ``promoter_register_pipeline_sections``, ``promoter_check_run``.
 
 Which stages exist, in which order, and what each returns is ``promoter.model.STAGES``; a
@@ -29,6 +31,7 @@ keyword arguments, so new arguments can be added without breaking plugins.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from promoter.hooks.markers import hookspec
@@ -53,7 +56,9 @@ if TYPE_CHECKING:
         StageCall,
         StageOutcome,
         TargetMapping,
+        TargetRef,
     )
+    from promoter.release import Release, TargetHealth
 
 
 # --- setup ----------------------------------------------------------------------------------------
@@ -557,4 +562,75 @@ def promoter_report(run: RunContext, outcome: RunOutcome) -> None:
         @hookimpl
         def promoter_report(run, outcome):
             Path("outcome.json").write_text(outcome.model_dump_json())
+    """
+
+
+# --- what a platform observes ---------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def promoter_target_health(
+    run: RunContext, target: TargetRef, release: Release, since: datetime
+) -> TargetHealth | None:
+    """How the promoted tasks of ``release`` have run on ``target`` since ``since``.
+
+    When: asked by the lifecycle gate for a phase with ``require_clean_runs`` (the executions of
+    the phase before, since the release was verified there), and by ``promoter status``. Read
+    the platform's monitoring (executions by period and status); start nothing, download no
+    logs. A platform plugin answers for the targets it knows; the first answer wins.
+
+    Parameters:
+        run: the run context (for the platform's settings and clients).
+        target: the environment/workspace to look at (not necessarily ``run.target``).
+        release: the release whose tasks count (``release.bundle`` holds them).
+        since: count executions started at or after this moment (UTC).
+
+    Returns: a :class:`~promoter.release.TargetHealth`, or ``None`` when the plugin cannot tell.
+
+    Example::
+
+        @hookimpl
+        def promoter_target_health(run, target, release, since):
+            runs = my_platform.executions(target, since=since)
+            return TargetHealth(since=since, successes=sum(r.ok for r in runs),
+                                failures=sum(not r.ok for r in runs))
+    """
+
+
+@hookspec(firstresult=True)
+def promoter_execution_log(
+    run: RunContext, execution_id: str, start: int, count: int
+) -> dict[str, Any] | None:
+    """One page of an execution's log: up to ``count`` lines from line ``start``, oldest first.
+
+    When: asked by ``promoter dashboard`` for the log page of an execution a run recorded (a
+    failed smoke check's ``executionId``, a phase's last failed execution). Read the platform's
+    log, one page per call; start nothing, write nothing. A platform plugin answers for the
+    executions it knows; the first answer wins.
+
+    Parameters:
+        run: a read-only run context of the pipeline, for the target the execution ran on (for
+            the platform's settings and clients); nothing is locked or recorded.
+        execution_id: the platform's id of the execution.
+        start: the index of the first line wanted (``0``: the oldest line).
+        count: how many lines at most (a platform may answer fewer).
+
+    Returns: ``None`` when the plugin does not know the execution's platform; otherwise a
+    mapping ``{"lines": [{"at": "2026-12-03T10:00:00.000Z" | None, "severity": "ERROR" | None,
+    "message": "..."}], "total": <lines in the whole log, or None>, "next": <index of the next
+    page's first line, or None on the last page>}``. Lines are the platform's data, written by
+    whoever can edit a job: whoever shows them escapes them, and nothing renders them as a
+    template.
+
+    Example::
+
+        @hookimpl
+        def promoter_execution_log(run, execution_id, start, count):
+            lines = my_platform.log(execution_id)
+            page = lines[start:start + count]
+            return {
+                "lines": [{"at": l.time, "severity": l.level, "message": l.text} for l in page],
+                "total": len(lines),
+                "next": start + count if start + count < len(lines) else None,
+            }
     """

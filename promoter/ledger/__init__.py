@@ -1,7 +1,8 @@
 """The run ledger: every run, its stage events, documents, progress and outcome; target locks.
 
 - :mod:`promoter.ledger.base` — the interface and its rules, once (ids, dead runs, fencing,
-  export rows, the lease heartbeat);
+  releases, the lease heartbeat);
+- :mod:`promoter.ledger.history` — the append-only tables as rows (``ledger export``/``import``);
 - :mod:`promoter.ledger.sqlite` — the embedded default (``.promoter/ledger.db``);
 - :mod:`promoter.ledger.postgres` — the shared ledger of team mode (``postgresql://...``).
 
@@ -16,20 +17,23 @@ from pathlib import Path
 from promoter.errors import LedgerError
 from promoter.ledger.base import (
     DEFAULT_LEDGER,
-    HISTORY_COLUMNS,
-    HISTORY_TABLES,
     HOSTNAME,
     LEDGER_ENV,
-    OPTIONAL_HISTORY_COLUMNS,
     POSTGRES_SCHEMES,
     LeaseLost,
     Ledger,
     LockHeartbeat,
     LockInfo,
+    ReleaseExists,
     RunRecord,
     pid_alive,
-    rows_to_import,
     run_record,
+)
+from promoter.ledger.history import (
+    HISTORY_COLUMNS,
+    HISTORY_TABLES,
+    OPTIONAL_HISTORY_COLUMNS,
+    rows_to_import,
 )
 from promoter.ledger.sqlite import SQLiteLedger
 from promoter.ledger.sqlite.schema import SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
@@ -47,6 +51,7 @@ __all__ = [
     "Ledger",
     "LockHeartbeat",
     "LockInfo",
+    "ReleaseExists",
     "RunRecord",
     "SQLiteLedger",
     "is_postgres",

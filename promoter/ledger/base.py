@@ -36,8 +36,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from promoter.context import SharedBudgets
 from promoter.errors import ExitCode, LedgerError, LockHeld, RunNotFound
+from promoter.ledger.history import release_summary
 from promoter.model import ObjectProgress, RunStatus, StageOutcome
+from promoter.release import Promotion, Release, ReleaseSummary
 
 LEDGER_ENV = "PROMOTER_LEDGER"
 """Environment variable: the ledger's location (a path, ``sqlite:///path`` or ``postgresql://...``)."""
@@ -70,6 +73,10 @@ def pid_alive(pid: int) -> bool:
 def iso_seconds(epoch: float) -> str:
     """An epoch time as ISO 8601 UTC, to the second (what the ledgers record)."""
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+class ReleaseExists(LedgerError):
+    """A release with that id is in the ledger already (ids are never reused)."""
 
 
 class LeaseLost(LedgerError):
@@ -117,6 +124,33 @@ class RunRecord(BaseModel):
     exit_code: int | None = None
     message: str = ""
     updated_at: str = ""
+    release: str | None = None
+    """The release the run promoted (or planned); its versions are :attr:`versions`."""
+    digest: str | None = None
+    """That release's content digest."""
+
+    @property
+    def hotfix(self) -> bool:
+        """Whether the run was a hotfix (a ``kind: hotfix`` pipeline, or ``--only``)."""
+        return self.options.get("kind") == "hotfix"
+
+    def promotion(self) -> Promotion | None:
+        """The run as a promotion of its release (``None`` for a run without one)."""
+        if self.release is None or self.digest is None:
+            return None
+        return Promotion(
+            run_id=self.id,
+            release=self.release,
+            digest=self.digest,
+            target=self.target,
+            status=self.status,
+            started_at=datetime.fromisoformat(self.created_at),
+            finished_at=datetime.fromisoformat(self.updated_at or self.created_at),
+            dry_run=self.dry_run,
+            hotfix=self.hotfix,
+            reason=self.reason,
+            user=self.user,
+        )
 
 
 class LockInfo(BaseModel):
@@ -256,6 +290,15 @@ class Ledger(ABC):
             return self._effective(*self._run_rows(None, None, limit=limit))
         return self._effective(*self._run_rows("target", target, limit=limit))
 
+    def runs_of_release(
+        self, *, release: str | None = None, digest: str | None = None, limit: int = 1000
+    ) -> list[RunRecord]:
+        """The runs that promoted (or planned) a release, or any release with ``digest``,
+        newest first."""
+        if release is not None:
+            return self._effective(*self._run_rows("release", release, limit=limit))
+        return self._effective(*self._run_rows("digest", digest, limit=limit))
+
     def later_runs(self, record: RunRecord) -> list[RunRecord]:
         """Runs started after ``record`` on the same target that changed it, newest first.
 
@@ -321,10 +364,68 @@ class Ledger(ABC):
     def _run_rows(
         self, column: str | None, value: str | None, *, limit: int
     ) -> tuple[list[Mapping[str, Any]], dict[str, LockInfo]]:
-        """``runs`` rows whose ``column`` (``id`` or ``target``; ``None``: all) is ``value``,
-        newest first, each joined with its latest status (``status``, ``exit_code``,
-        ``message``, ``updated_at``, ``status_host``, ``status_pid``); and the current locks by
+        """``runs`` rows whose ``column`` (a key of :data:`RUN_FILTERS`; ``None``: all) is
+        ``value``, newest first, each joined with its latest status (``status``, ``exit_code``,
+        ``message``, ``updated_at``, ``status_host``, ``status_pid``) and its release
+        (``release_id``, ``release_digest``, ``release_versions``); and the current locks by
         run id."""
+
+    # releases (immutable; any process may add one)
+    @abstractmethod
+    def add_release(self, release: Release) -> None:
+        """Store a new release; raises :class:`ReleaseExists` when its id is taken."""
+
+    @abstractmethod
+    def _release_rows(
+        self, column: str | None, value: str | None, *, limit: int, body: bool
+    ) -> list[Mapping[str, Any]]:
+        """``releases`` rows whose ``column`` (``id``, ``digest`` or ``pipeline_name``;
+        ``None``: all) is ``value``, newest first; the ``body`` column only when asked."""
+
+    @abstractmethod
+    def _release_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Release ids that start with ``prefix``."""
+
+    def release(self, release_id: str) -> Release:
+        """A release by id (or unique id prefix), with its objects; raises :class:`LedgerError`
+        naming the command that lists them."""
+        ids = self._release_ids_starting_with(release_id, limit=3)
+        if release_id in ids:
+            ids = [release_id]
+        if len(ids) != 1:
+            what = "is ambiguous" if ids else "is not in the ledger"
+            raise LedgerError(
+                f"release {release_id!r} {what} ({self.path})",
+                hint="`promoter release list` shows the releases; `promoter release create FILE` "
+                "makes one",
+            )
+        row = self._release_rows("id", ids[0], limit=1, body=True)[0]
+        return Release.model_validate_json(row["body"])
+
+    def next_release_id(self, prefix: str) -> str:
+        """``<prefix>.<n>``: the next number after the releases already named so."""
+        ids = self._release_ids_starting_with(prefix + ".", limit=100_000)
+        numbers = [int(i[len(prefix) + 1 :]) for i in ids if i[len(prefix) + 1 :].isdigit()]
+        return f"{prefix}.{max(numbers, default=0) + 1}"
+
+    def releases(self, *, pipeline: str | None = None, limit: int = 50) -> list[ReleaseSummary]:
+        """The latest releases (of one pipeline), newest first, without their objects."""
+        column = "pipeline_name" if pipeline is not None else None
+        return [
+            release_summary(row)
+            for row in self._release_rows(column, pipeline, limit=limit, body=False)
+        ]
+
+    def release_with_digest(self, pipeline: str, digest: str) -> ReleaseSummary | None:
+        """The newest release of ``pipeline`` with that content digest, if any."""
+        rows = self._release_rows("digest", digest, limit=100, body=False)
+        return next(
+            (release_summary(r) for r in rows if r["pipeline_name"] == pipeline), None
+        )
+
+    @abstractmethod
+    def link_release(self, run_id: str, release_id: str) -> None:
+        """Record that run ``run_id`` promotes (or plans) release ``release_id`` (fenced)."""
 
     # what happened in a run
     @abstractmethod
@@ -449,76 +550,20 @@ class Ledger(ABC):
     def close(self) -> None:
         """Close the storage."""
 
+    def shared_budgets(self) -> SharedBudgets | None:
+        """Request budgets shared by every runner of this ledger (``run.budgets``); ``None``
+        when the ledger keeps none (the SQLite ledger: one machine)."""
+        return None
 
-HISTORY_TABLES = ("runs", "run_status", "stage_events", "documents", "progress", "lock_events")
-"""The append-only tables (every backend refuses to update or delete their rows)."""
 
-HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "runs": (
-        "id",
-        "created_at",
-        "user",
-        "host",
-        "pid",
-        "command",
-        "pipeline_name",
-        "pipeline_file",
-        "pipeline_sha256",
-        "source",
-        "target",
-        "reason",
-        "dry_run",
-        "versions",
-        "variables",
-        "options",
-    ),
-    "run_status": ("run_id", "at", "status", "exit_code", "message", "host", "pid"),
-    "stage_events": ("run_id", "at", "stage", "event", "status", "plugin", "duration", "messages"),
-    "documents": ("run_id", "at", "kind", "body"),
-    "progress": ("run_id", "at", "stage", "kind", "key", "status", "message", "data"),
-    "lock_events": ("at", "target", "event", "run_id", "owner", "host", "pid", "detail"),
+RUN_FILTERS = {
+    "id": "r.id",
+    "target": "r.target",
+    "release": "rr.release_id",
+    "digest": "rel.digest",
 }
-"""The history tables in dependency order, with the columns every backend keeps (the export
-format of `promoter ledger export`): sequence numbers are not exported, order is."""
-
-OPTIONAL_HISTORY_COLUMNS: dict[str, frozenset[str]] = {"progress": frozenset({"data"})}
-"""Columns added after the export format's first version: a file written before them lacks them
-(they import as ``NULL``)."""
-
-
-def rows_to_import(
-    rows: Iterable[tuple[str, dict[str, Any]]],
-    existing_runs: set[str],
-    existing_lock_events: Iterable[tuple[Any, ...]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The exported rows a ledger lacks: runs it has are skipped with all their rows.
-
-    A lock event goes with its run when the file has that run; one of a run the file lacks (a
-    foreign or forced lock) is skipped only as many times as the ledger already has an
-    identical event, since two events may share their second-resolution time stamp.
-    """
-    from collections import Counter
-
-    already = Counter(existing_lock_events)
-    imported: set[str] = set()
-    skipped: set[str] = set()
-    for table, row in rows:
-        if table == "runs":
-            if row["id"] in existing_runs or row["id"] in imported:
-                skipped.add(row["id"])
-                continue
-            imported.add(row["id"])
-        elif table != "lock_events":
-            if row["run_id"] in skipped:
-                continue
-        elif row["run_id"] in skipped:
-            continue
-        elif row["run_id"] not in imported:
-            key = (row["at"], row["target"], row["event"], row["run_id"], row["detail"])
-            if already[key] > 0:
-                already[key] -= 1
-                continue
-        yield table, row
+"""What :meth:`Ledger._run_rows` filters by, and the column of its query (``runs r``, the run's
+latest ``run_releases rr`` and its ``releases rel``)."""
 
 
 def progress_event(row: dict[str, Any]) -> ObjectProgress:
@@ -543,13 +588,15 @@ def run_record(row: Any, status: RunStatus, message: str | None) -> RunRecord:
         target=row["target"],
         reason=row["reason"],
         dry_run=bool(row["dry_run"]),
-        versions=json.loads(row["versions"]),
+        versions=json.loads(row.get("release_versions") or row["versions"]),
         variables=json.loads(row["variables"]),
         options=json.loads(row["options"]),
         status=status,
         exit_code=row["exit_code"],
         message=message,
         updated_at=row["updated_at"],
+        release=row.get("release_id"),
+        digest=row.get("release_digest"),
     )
 
 

@@ -346,6 +346,41 @@ def _secret_refs(
             yield from _secret_refs(value, (*loc, index))
 
 
+def _lifecycle_problems(pipeline: Pipeline, locator: Locator) -> list[PipelineProblem]:
+    """``after:`` names other targets, and the phases do not go round in a circle."""
+    problems = []
+    names = [t.environment for t in pipeline.targets]
+    for index, target in enumerate(pipeline.targets):
+        for position, phase in enumerate(target.after or []):
+            if phase not in names or phase == target.environment:
+                problems.append(
+                    locator.problem(
+                        ("targets", index, "after", position),
+                        f"{phase!r} is not another target of this pipeline "
+                        f"(targets: {', '.join(names)})",
+                    )
+                )
+    if problems:
+        return problems
+    for index, name in enumerate(names):
+        seen: set[str] = set()
+        todo = pipeline.phases_before(name)
+        while todo:
+            phase = todo.pop()
+            if phase == name:
+                problems.append(
+                    locator.problem(
+                        ("targets", index, "after"),
+                        f"the lifecycle goes round in a circle: {name} comes after itself",
+                    )
+                )
+                break
+            if phase not in seen:
+                seen.add(phase)
+                todo.extend(pipeline.phases_before(phase))
+    return problems
+
+
 def _semantic_problems(pipeline: Pipeline, locator: Locator) -> list[PipelineProblem]:
     problems = []
     seen: dict[str, int] = {}
@@ -369,6 +404,7 @@ def _semantic_problems(pipeline: Pipeline, locator: Locator) -> list[PipelinePro
                     "the target is the source itself; name another environment or workspace",
                 )
             )
+    problems += _lifecycle_problems(pipeline, locator)
     for index, spec in enumerate(pipeline.plugins):
         if not spec.strip():
             problems.append(locator.problem(("plugins", index), "empty plugin name"))
@@ -426,3 +462,64 @@ def parse_variables(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise ValueError(f"--var {pair!r}: expected NAME=VALUE")
         result[key.strip()] = value
     return result
+
+
+def template_variables(path: str | Path) -> set[str]:
+    """The names a ``--var`` may set for the pipeline file at ``path``: what its template reads.
+
+    Those are the template's undeclared top-level names (``{{ version }}``), the constant names it
+    reads from ``vars`` (``{{ vars.version }}``, ``vars['version']``, ``vars.get('version')``)
+    and from ``values`` (a ``--var`` overrides a target's value, ``{{ values.log_level }}``) —
+    not ``env``, ``target``, nor names the template sets itself. When the template reads ``vars``
+    any other way (``{% for name in vars %}``), the result holds ``"vars"``: then any name may be
+    read. The file is parsed, never rendered; one that cannot be read or parsed raises
+    :class:`PipelineError` (:func:`load_pipeline` says what is wrong with it).
+    """
+    from jinja2 import meta, nodes
+
+    display = str(path)
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            text = handle.read(MAX_PIPELINE_FILE_SIZE + 1)
+        if len(text) > MAX_PIPELINE_FILE_SIZE:
+            raise PipelineError([PipelineProblem(display, None, None, too_big("the file"))])
+        tree = templating.sandboxed_environment().parse(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError([PipelineProblem(display, None, None, f"cannot read: {exc}")]) from exc
+    except (jinja2.TemplateSyntaxError, RecursionError) as exc:
+        line = exc.lineno if isinstance(exc, jinja2.TemplateSyntaxError) else None
+        raise PipelineError([PipelineProblem(display, line, None, "template syntax error")]) from exc
+    containers = {"vars", "values"}
+    names = set(meta.find_undeclared_variables(tree)) - {"env", "target", *containers}
+    read_by_name: set[int] = set()  # the ``vars``/``values`` Name nodes read with a constant
+
+    def container(node: nodes.Node) -> bool:
+        return isinstance(node, nodes.Name) and node.ctx == "load" and node.name in containers
+
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
+        if isinstance(node, nodes.Getattr) and container(node.node) and node.attr != "get":
+            names.add(node.attr)
+            read_by_name.add(id(node.node))
+        elif (
+            isinstance(node, nodes.Getitem)
+            and container(node.node)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            names.add(node.arg.value)
+            read_by_name.add(id(node.node))
+        elif (
+            isinstance(node, nodes.Call)
+            and isinstance(node.node, nodes.Getattr)
+            and node.node.attr == "get"
+            and container(node.node.node)
+            and node.args
+            and isinstance(node.args[0], nodes.Const)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+            read_by_name.add(id(node.node.node))
+    for name in tree.find_all(nodes.Name):
+        if name.name == "vars" and name.ctx == "load" and id(name) not in read_by_name:
+            names.add("vars")  # read as a whole: any --var may be used
+    return names

@@ -9,14 +9,15 @@ file users write does not change.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from promoter.model import TargetRef
 from promoter.pipeline.secrets import SecretRef
+from promoter.release import parse_duration
 
 Value = SecretRef | bool | int | float | str | None
 """A configuration value: a scalar, or a secret reference."""
@@ -44,6 +45,25 @@ class TargetConfig(StrictModel):
     approval: Literal["none", "required"] = "none"
     values: dict[str, Value] = Field(default_factory=dict)
     """Per-target values (connection hosts...), available to stages as ``run.values``."""
+    after: list[str] | None = None
+    """The lifecycle phases (target environments) that must have verified a release before it
+    may come here. Default: the target listed before this one (none for the first); ``[]``: no
+    phase before it."""
+    soak: timedelta | None = None
+    """How long the release must have run in the phases before (``2h``, ``30m``, ``1d``)."""
+    require_clean_runs: int = Field(default=0, ge=0)
+    """How many executions of the promoted tasks must have succeeded in the phases before since
+    the release got there, with none failed (read from the platform's monitoring)."""
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("soak", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
 
 
 class FreezeWindow(StrictModel):
@@ -127,6 +147,16 @@ class Pipeline(StrictModel):
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     plugins: list[str] = Field(default_factory=list)
     """Local plugin modules: ``.py`` paths relative to this file, or module names."""
+
+    def phases_before(self, environment: str) -> list[str]:
+        """The lifecycle phases that must verify a release before it goes to ``environment``:
+        the target's ``after``, or by default the target listed before it."""
+        for index, target in enumerate(self.targets):
+            if target.environment == environment:
+                if target.after is not None:
+                    return list(target.after)
+                return [self.targets[index - 1].environment] if index > 0 else []
+        raise KeyError(environment)
 
     @property
     def requires_reason(self) -> bool:

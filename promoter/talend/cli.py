@@ -132,6 +132,7 @@ def print_drift_table(report: DriftReport, console: Console) -> None:
 @click.option("--to", "to_env", required=True, metavar="ENV", help="The other environment.")
 @click.option(
     "--workspace",
+    "-w",
     "workspaces",
     multiple=True,
     metavar="NAME",
@@ -143,7 +144,7 @@ def diff(
     from_env: str, to_env: str, workspaces: tuple[str, ...], exit_code: bool, output: str
 ) -> None:
     """Show which artifact versions, tasks, connections and plans differ between two
-    environments (secrets masked): drift, e.g. `promoter diff --from dev --to prod`.
+    environments (secrets masked): drift, e.g. `promoter diff --from dev --to prod -w Finance`.
 
     Talend Cloud is reached with TALEND_API_URL (or TALEND_REGION) and TALEND_ACCESS_TOKEN (or
     TALEND_CLIENT_ID and TALEND_CLIENT_SECRET). Nothing is written.
@@ -182,7 +183,8 @@ def diff(
     metavar="BUNDLE.json",
     help="Also write the bundle, as JSON, to this file (for review).",
 )
-# `-o` was --out's short name before --output meant a format everywhere; kept, not shown.
+# `-o` was --out's short name; `--output` is a format in every command, so `-o` is no longer
+# documented (it would read as --output): kept, not shown, with a deprecation line.
 @click.option("-o", "out_short", default=None, type=click.Path(dir_okay=False), hidden=True)
 @output_option
 @click.pass_context
@@ -206,9 +208,12 @@ def export(
     """
     from promoter.context import RunOptions
     from promoter.engine import build_context
-
-    out = out or out_short
     from promoter.errors import PromoterError, StageError
+    from promoter.talend.monitoring import deprecated_option
+
+    if out_short is not None:
+        deprecated_option("-o", "--out FILE")
+        out = out or out_short
     from promoter.model import EXPORT, StageCall
 
     values = var_values(variables)

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from promoter.errors import PromoterError
+from promoter.errors import ExitCode, PromoterError
 from promoter.talend.masking import mask
 
 __all__ = [
@@ -54,7 +54,12 @@ __all__ = [
 
 
 class TalendError(PromoterError):
-    """Base of every error raised by the Talend Cloud client."""
+    """Base of every error raised by the Talend Cloud client.
+
+    Exit code 1 (the service failed us) unless the error is the user's to fix: refused
+    credentials, a missing permission or an unknown object exit 2 (invalid input)."""
+
+    exit_code = ExitCode.FAILED_ROLLED_BACK
 
 
 class TalendAPIError(TalendError):
@@ -111,6 +116,8 @@ class BadRequest(TalendAPIError):
 class Unauthorized(TalendAPIError):
     """401: the credentials were refused."""
 
+    exit_code = ExitCode.INVALID_INPUT
+
     default_hint = (
         "check TALEND_ACCESS_TOKEN (a personal access token may have expired or been revoked) "
         "or TALEND_CLIENT_ID/TALEND_CLIENT_SECRET, and that TALEND_API_URL/TALEND_REGION is the "
@@ -121,6 +128,8 @@ class Unauthorized(TalendAPIError):
 class Forbidden(TalendAPIError):
     """403: the credentials are valid but lack a permission."""
 
+    exit_code = ExitCode.INVALID_INPUT
+
     default_hint = (
         "the token's user or service account lacks a permission for this call; grant it the "
         "needed role on the workspace or environment in Talend Management Console"
@@ -129,6 +138,8 @@ class Forbidden(TalendAPIError):
 
 class NotFound(TalendAPIError):
     """404: no such object (or the token cannot see it)."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
     default_hint = (
         "check the id, and that the token's user can see the workspace holding the object"

@@ -70,6 +70,26 @@ def parse_since(text: str) -> timedelta:
         raise click.BadParameter(f"{text!r} is not a time span; write e.g. 30m, 6h, 2d") from None
 
 
+def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
+    """``--since``/``--until``: a time span back from now (``30m``, ``6h``, ``2d``) or an ISO
+    8601 time (``2026-11-28T22:00:00Z``, UTC unless it says otherwise)."""
+    if _DURATION.match(text) or re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+        return (now or datetime.now(UTC)) - parse_since(text)
+    try:
+        return parse_moment(text)
+    except click.BadParameter:
+        raise click.BadParameter(
+            f"{text!r} is neither a time span nor an ISO 8601 time; write e.g. 6h, 2d or "
+            "2026-11-28T22:00:00Z",
+            param_hint=option,
+        ) from None
+
+
+def deprecated_option(old: str, new: str) -> None:
+    """One line on standard error: ``old`` still works, ``new`` is its name now."""
+    click.echo(f"warning: {old} is deprecated; use {new} (same value)", err=True)
+
+
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 date or time (UTC unless it says otherwise)."""
     try:
@@ -263,19 +283,19 @@ def execution_row(
     "--since",
     default="24h",
     show_default=True,
-    metavar="SPAN",
-    help="How far back: 30m, 6h, 2d, 1w.",
+    metavar="SPAN|TIME",
+    help="Start of the period: how far back (30m, 6h, 2d, 1w) or an ISO 8601 time.",
 )
 @click.option(
-    "--from",
-    "from_",
+    "--until",
     default=None,
-    metavar="TIME",
-    help="Start of the period (ISO 8601; overrides --since).",
+    metavar="SPAN|TIME",
+    help="End of the period: how long ago (1h) or an ISO 8601 time [default: now].",
 )
-@click.option(
-    "--to", "to", default=None, metavar="TIME", help="End of the period (ISO 8601; default now)."
-)
+# --from/--to were times here while `promoter diff` reads them as environments: renamed to
+# --since/--until; the old names still work, hidden, with a deprecation line.
+@click.option("--from", "from_", default=None, metavar="TIME", hidden=True)
+@click.option("--to", "to", default=None, metavar="TIME", hidden=True)
 @click.option("--limit", type=click.IntRange(min=1, max=1000), default=50, show_default=True)
 @click.option(
     "--no-rows",
@@ -290,6 +310,7 @@ def executions(
     status: str | None,
     tags: tuple[str, ...],
     since: str,
+    until: str | None,
     from_: str | None,
     to: str | None,
     limit: int,
@@ -301,14 +322,22 @@ def executions(
     \b
     promoter executions --environment prod --since 6h
     promoter executions -e prod -w Finance --status execution_failed
-    promoter executions --task "Finance ledger sync" --from 2026-11-28T00:00:00Z --output json
+    promoter executions --task "Finance ledger sync" --since 2026-11-28T00:00:00Z --output json
+    promoter executions -e prod --since 2d --until 1d
 
     (`promoter runs` is the same command, under its old name.)
 
     Exit 0; 2 when a name is unknown or the Talend connection is not configured.
     """
-    begin = parse_moment(from_) if from_ else datetime.now(UTC) - parse_since(since)
-    end = parse_moment(to) if to else None
+    if from_ is not None:
+        deprecated_option("--from", "--since")
+        since = from_
+    if to is not None:
+        deprecated_option("--to", "--until")
+        until = to
+    now = datetime.now(UTC)
+    begin = parse_when(since, "--since", now)
+    end = parse_when(until, "--until", now) if until else None
     from promoter.talend.client import TalendClient
 
     with TalendClient.from_env() as client:
@@ -534,4 +563,12 @@ runs = click.Command(
 promotion runs — those are ``promoter history``)."""
 
 
-__all__ = ["ExecutionFinder", "LogReader", "executions", "logs", "runs"]
+__all__ = [
+    "ExecutionFinder",
+    "LogReader",
+    "deprecated_option",
+    "executions",
+    "logs",
+    "parse_when",
+    "runs",
+]

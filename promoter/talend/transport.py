@@ -217,8 +217,14 @@ class Transport:
             outcome = state.outcome
             exc = outcome.exception() if outcome is not None else None
             self.metrics.record_retry(family)
+            # No answer at all: the bound is time (PROMOTER_TALEND_RETRY_TIME), not the count.
+            bound = (
+                f" (gives up after {self.retry.no_answer_time:g}s without an answer)"
+                if exc is not None and is_unanswered(exc)
+                else ""
+            )
             logger.info(
-                "retrying %d/%d %s %s%s in %.2fs after %s",
+                "retrying %d/%d %s %s%s in %.2fs after %s%s",
                 state.attempt_number,
                 self.retry.max_attempts - 1,
                 method,
@@ -226,6 +232,7 @@ class Transport:
                 path,
                 state.upcoming_sleep,
                 _describe(exc),
+                bound,
             )
 
         retrying = tenacity.Retrying(

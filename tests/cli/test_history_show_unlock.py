@@ -52,7 +52,9 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 def test_promote_plan_history_show(estate: Estate) -> None:
     estate.pipeline()
     planned = estate.cli("plan", "release.yaml", check=0)
-    assert "3 create" in planned.stdout and "create    task:daily_load" in planned.stdout
+    # The plan is shown once, by the console on standard error (stdout carries --output json).
+    assert "Plan for test/Finance: 3 create" in planned.stderr
+    assert "task:daily_load" in planned.stderr and planned.stdout == ""
     assert estate.target_objects() == {}
     promoted = json.loads(
         estate.cli(
@@ -99,9 +101,10 @@ def test_two_concurrent_promotions_one_fails_naming_the_holder_one_waits(estate:
         hold.unlink()
         code, _, err = finish(first)
         assert code == 0, err
-        code, out, err = finish(patient)
+        code, _, err = finish(patient)
         assert code == 0, err
-        assert "nothing-to-do" in out  # it waited for the first run, then found nothing to do
+        # It waited for the first run, then found nothing to do.
+        assert "nothing to do: the target is up to date" in err
     finally:
         for process in (first,):
             if process.poll() is None:
@@ -237,7 +240,7 @@ def test_a_killed_run_can_be_rolled_back_later(estate: Estate) -> None:
 
     rolled = json.loads(
         estate.cli(
-            "rollback", run_id, "--reason", "bad release", "--output", "json", check=0
+            "rollback", run_id, "--reason", "bad release", "--yes", "--output", "json", check=0
         ).stdout
     )
     assert rolled["status"] == "rolled-back"
@@ -255,7 +258,7 @@ def test_a_promoted_run_is_rolled_back_a_week_later(estate: Estate) -> None:
         estate.cli("promote", "release.yaml", "--yes", "--output", "json", check=0).stdout
     )
     assert len(estate.target_objects()) == 3
-    estate.cli("rollback", promoted["run_id"], check=0)
+    estate.cli("rollback", promoted["run_id"], "--reason", "undo", "--yes", check=0)
     assert estate.target_objects() == {}
     again = estate.cli("rollback", promoted["run_id"], check=2)
     assert "only a promoted, interrupted" in again.stderr
@@ -264,7 +267,7 @@ def test_a_promoted_run_is_rolled_back_a_week_later(estate: Estate) -> None:
 def test_failed_rollback_exits_3(estate: Estate) -> None:
     estate.pipeline(fake={"fail_apply_after": 1, "fail_rollback": True})
     result = estate.cli("promote", "release.yaml", "--yes", check=3)
-    assert "ROLLBACK INCOMPLETE" in result.stdout
+    assert "ROLLBACK INCOMPLETE" in result.stderr
     history = json.loads(estate.cli("history", "--output", "json", check=0).stdout)
     assert history[0]["status"] == "rollback-incomplete" and history[0]["exit_code"] == 3
 
@@ -337,8 +340,9 @@ def test_data_in_text_output_is_shown_not_obeyed(estate: Estate) -> None:
     hostile = "fix\x1b]0;pwned\x07\x1b[8m hidden\u202e"
     promoted = estate.cli("promote", "release.yaml", "--yes", "--reason", hostile, check=0)
     history = estate.cli("history", check=0).stdout
-    shown = estate.cli("show", promoted.stdout.split()[1].rstrip(":"), check=0).stdout
-    for text in (promoted.stdout, history, shown):
+    run_id = json.loads(estate.cli("history", "--output", "json", check=0).stdout)[0]["id"]
+    shown = estate.cli("show", run_id, check=0).stdout
+    for text in (promoted.stderr, history, shown):
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "fix\\x1b]0;pwned\\x07\\x1b[8m hidden\\u202e" in history
     assert "reason: fix\\x1b]0;pwned" in shown

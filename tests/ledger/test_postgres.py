@@ -91,9 +91,9 @@ def test_an_older_schema_is_upgraded_and_its_history_kept(postgres_url: str) -> 
         PostgresLedger(postgres_url, migrate=False)
     ledger = PostgresLedger(postgres_url)
     try:
-        assert [m.version for m in ledger.applied_migrations] == [2, 3]
-        assert ledger.schema_version() == 3
-        assert [m["version"] for m in ledger.migrations()] == [1, 2, 3]
+        assert [m.version for m in ledger.applied_migrations] == [2, 3, 4, 5]
+        assert ledger.schema_version() == 5
+        assert [m["version"] for m in ledger.migrations()] == [1, 2, 3, 4, 5]
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             sql(postgres_url, "UPDATE runs SET reason = 'not any more'")
     finally:

@@ -160,7 +160,10 @@ def test_an_old_file_is_migrated_in_place_and_keeps_its_history(tmp_path: Path) 
 
     ledger = SQLiteLedger(path)
     try:
-        assert ledger.applied_migrations == [1] and ledger.schema_version() == SQLITE_SCHEMA_VERSION
+        assert ledger.applied_migrations == [1, 2] and ledger.schema_version() == SQLITE_SCHEMA_VERSION
+        assert {"releases", "run_releases"} <= {
+            row[0] for row in ledger._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         assert columns(path, "locks")[-1] == "epoch" and columns(path, "progress")[-1] == "data"
         # the history is as it was (the dead holder's run shows interrupted, as before)
         assert [(r.id, r.status) for r in ledger.list_runs()] == [
@@ -224,7 +227,7 @@ def test_processes_opening_an_old_file_together_migrate_it_once(tmp_path: Path) 
         thread.join()
     try:
         assert not errors
-        assert sorted(len(ledger.applied_migrations) for ledger in opened) == [0, 0, 0, 1]
+        assert sorted(len(ledger.applied_migrations) for ledger in opened) == [0, 0, 0, 2]
     finally:
         for ledger in opened:
             ledger.close()
@@ -265,4 +268,4 @@ def test_the_cli_reads_and_migrates_an_old_file(tmp_path: Path) -> None:
         [*promoter, "ledger", "migrate", "--ledger", str(path)], capture_output=True, text=True,
         env=env, timeout=60, check=False,
     )
-    assert migrated.returncode == 0 and "up to date (schema version 1)" in migrated.stdout
+    assert migrated.returncode == 0 and "up to date (schema version 2)" in migrated.stdout

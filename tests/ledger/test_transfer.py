@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from promoter.cli import cli
 from promoter.errors import PromoterError
-from promoter.ledger import HISTORY_COLUMNS, Ledger
+from promoter.ledger import HISTORY_COLUMNS, Ledger, open_ledger
 
 from .conftest import Backend, Runners
 
@@ -56,7 +56,7 @@ def sqlite_history(runners: Runners) -> tuple[str, list[str]]:
         runners, "promote", pipeline, "--yes", "--ledger", ledger, "--output", "json"
     )
     run_id = json.loads(promoted)["run_id"]
-    promoter(runners, "rollback", run_id, "--reason", "undo", "--ledger", ledger)
+    promoter(runners, "rollback", run_id, "--reason", "undo", "--yes", "--ledger", ledger)
     history = json.loads(promoter(runners, "history", "--ledger", ledger, "--output", "json"))
     return ledger, [h["id"] for h in history]
 
@@ -79,7 +79,26 @@ def test_history_moves_from_sqlite_to_postgres_and_back(
     promoter(runners, "ledger", "export", str(again), "--ledger", team)
     assert rows(again) == rows(exported)
     tables = {row["table"] for row in rows(again)}
-    assert tables == {"runs", "run_status", "stage_events", "documents", "progress", "lock_events"}
+    assert tables == {
+        "releases",
+        "runs",
+        "run_releases",
+        "run_status",
+        "stage_events",
+        "documents",
+        "progress",
+        "lock_events",
+    }
+    # Releases travel with their runs: each run still names its release, with its versions.
+    team_ledger = open_ledger(team)
+    try:
+        for run_id in run_ids:
+            record = team_ledger.get_run(run_id)
+            assert record.release is not None and record.digest is not None
+            assert team_ledger.release(record.release).digest == record.digest
+            assert [r.id for r in team_ledger.runs_of_release(release=record.release)]
+    finally:
+        team_ledger.close()
 
     # Back to a new SQLite file: the same again.
     elsewhere = str(runners.root / "elsewhere.db")
@@ -121,12 +140,12 @@ def test_import_is_all_or_nothing_and_names_the_bad_line(
 def test_migrate_reports_the_schema(runners: Runners, postgres_url: str) -> None:
     first = promoter(runners, "ledger", "migrate", "--ledger", postgres_url, "--output", "json")
     document = json.loads(first)
-    assert document["backend"] == "postgresql" and document["version"] == 3
-    assert [m["version"] for m in document["applied"]] == [1, 2, 3]
+    assert document["backend"] == "postgresql" and document["version"] == 5
+    assert [m["version"] for m in document["applied"]] == [1, 2, 3, 4, 5]
     again = promoter(runners, "ledger", "migrate", "--ledger", postgres_url)
-    assert "the ledger is up to date (schema version 3)" in again
+    assert "the ledger is up to date (schema version 5)" in again
     sqlite = promoter(runners, "ledger", "migrate", "--ledger", str(runners.root / "l.db"))
-    assert "up to date (schema version 1); nothing to migrate" in sqlite
+    assert "up to date (schema version 2); nothing to migrate" in sqlite
 
 
 def test_lock_events_with_one_time_stamp_are_all_kept(backend: Backend, ledger: Ledger) -> None:

@@ -134,7 +134,8 @@ def test_five_promotions_to_different_targets_run_at_once(tmp_path: Path) -> Non
         bench = Workbench(sandbox, tmp_path)
         text = large_pipeline(artifacts=1, smoke=("task_00000",), target=targets[0]).replace(
             f"  - environment: {targets[0]}\n",
-            "".join(f"  - environment: {t}\n" for t in targets),
+            # Five independent targets, not phases of one lifecycle (no `after`).
+            "".join(f"  - {{environment: {t}, after: []}}\n" for t in targets),
         )
         bench.write("release.yaml", text)
         outcomes = run_all(

@@ -65,7 +65,10 @@ def crash_and_recover(tmp_path: Path, points: list[int]) -> dict[str, Any]:
         done = bench.call("promote", "release.yaml", "--yes", "--output", "json")
         assert done.returncode == 0, done.stderr
         promoted = dump_workspace(sandbox, "test", "Finance")
-        undone = bench.call("rollback", json.loads(done.stdout)["run_id"], "--output", "json")
+        undone = bench.call(
+            "rollback", json.loads(done.stdout)["run_id"], "--reason", "undo", "--yes",
+            "--output", "json",
+        )  # fmt: skip
         assert undone.returncode == 0, undone.stderr
         assert dump_workspace(sandbox, "test", "Finance") == base
 
@@ -95,7 +98,9 @@ def crash_and_recover(tmp_path: Path, points: list[int]) -> dict[str, Any]:
             else:
                 figures["rolled_back"] += 1
             # Rolling back (the interrupted run, or the resumed one) restores the snapshot.
-            rolled = bench.call("rollback", run_id, "--output", "json")
+            rolled = bench.call(
+                "rollback", run_id, "--reason", "undo", "--yes", "--output", "json"
+            )
             assert rolled.returncode == 0, (point, rolled.stderr[-2000:])
             assert json.loads(rolled.stdout)["status"] == "rolled-back"
             assert ledger_status(bench, run_id)[1] == "rolled-back"

@@ -118,7 +118,7 @@ def resume_promotes(bench: Workbench, run_id: str) -> dict[str, Any]:
 
 def roll_back(bench: Workbench, run_id: str, base: dict[str, Any]) -> None:
     """Back to where the trials start, so that the next promotion has work to do."""
-    rolled = bench.call("rollback", run_id, "--output", "json")
+    rolled = bench.call("rollback", run_id, "--reason", "undo", "--yes", "--output", "json")
     assert rolled.returncode == 0, rolled.stderr[-3000:]
     assert dump_workspace(bench.sandbox, "test", "Finance") == base
 

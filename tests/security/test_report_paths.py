@@ -61,6 +61,13 @@ def plan(workbench: Workbench, *args: str, **extra: str) -> subprocess.Completed
     return workbench.cli("plan", RELEASE, "--target", "test", *args, env=env(workbench, **extra))
 
 
+def promote(workbench: Workbench, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """A real promotion to test (a plan alone writes no report directory of its own)."""
+    return workbench.cli(
+        "promote", RELEASE, "--target", "test", "--yes", *args, env=env(workbench, **extra)
+    )
+
+
 def report_stages(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in document["stages"] if s["stage"] == "report"]
 
@@ -82,16 +89,16 @@ def test_pipeline_reports_dir_cannot_lead_out_through_a_symlink(
     (work / "links").symlink_to(outside, target_is_directory=True)
     workbench = bench(sandbox, work, "links/reports")
 
-    done = plan(workbench)
+    done = promote(workbench)
     assert done.returncode == 0, done.stderr[-3000:]  # the plan stands: the code is the run's
     assert files_under(outside) == []
     err = done.stderr
     assert "warning: the report stage failed" in err
     assert "outside the working directory" in err and str(outside.resolve()) in err
     assert "--report-dir" in err  # what to do instead
-    assert "planned: planned" in err and "(exit 0)" in err
+    assert "promoted: promoted to test/Finance" in err and "(exit 0)" in err
 
-    as_json = plan(workbench, "--output", "json")
+    as_json = promote(workbench, "--output", "json")
     assert as_json.returncode == 0
     [stage] = report_stages(json.loads(as_json.stdout))
     assert stage["status"] == "failed"
@@ -105,7 +112,7 @@ def test_pipeline_reports_dir_inside_the_working_directory_is_written(
     (tmp_path / "build").mkdir()
     (tmp_path / "inside").symlink_to(tmp_path / "build", target_is_directory=True)
     workbench = bench(sandbox, tmp_path, "inside/reports")
-    done = plan(workbench)
+    done = promote(workbench)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "warning" not in done.stderr
     [run_dir] = (tmp_path / "build" / "reports").iterdir()

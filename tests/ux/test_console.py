@@ -16,9 +16,26 @@ from pathlib import Path
 
 import pytest
 
-from promoter.builtins.console import make_console, plan_table, wants_plain
-from promoter.model import Change, ChangeAction, FieldChange, Plan, TargetRef
+from promoter.builtins.console import (
+    make_console,
+    outcome_line,
+    plan_table,
+    print_evidence,
+    wants_plain,
+)
+from promoter.model import (
+    Change,
+    ChangeAction,
+    CheckResult,
+    FieldChange,
+    Plan,
+    RunOutcome,
+    RunStatus,
+    TargetRef,
+)
 from promoter.sandbox import Sandbox
+from promoter.talend.models import LogEntry
+from promoter.talend.plugin.evidence import MAX_LINE_LENGTH, error_lines, format_entry, logs_command
 
 from .conftest import PASSWORD, REPO, PromotedRuns, cli_env
 
@@ -94,6 +111,14 @@ def test_without_a_tty_the_output_is_plain(promoted_runs: PromotedRuns) -> None:
     for stage in ("export", "map", "plan", "gate", "snapshot", "apply", "verify", "report"):
         assert re.search(rf"\| {stage} +\| ok +\| +\d+\.\d\ds \|", summary), stage
     assert "promoted: promoted to test/Finance (exit 0)" in summary
+    # What test runs now, with exact versions, before the outcome.
+    assert (
+        "target now: test/Finance runs finance_daily_load 0.3.0.20261031080000 "
+        "(was 0.2.0.20260921080000)\n"
+        "            test/Finance runs finance_ledger_sync 1.1.0.20261102080000 "
+        "(was 1.0.0.20260906080000)\n"
+        "promoted: promoted to test/Finance (exit 0)"
+    ) in summary
     prod = promoted_runs.prod.stderr
     assert re.search(r"\| verify +\| failed \(1 check\(s\)\) +\|", prod)
     assert "rollback task:Finance ledger sync: done" in prod
@@ -141,3 +166,87 @@ def test_in_a_terminal_rich_unless_no_color(
         assert "\x1b[" in output
         assert "\x1b[?25l" in output  # rich hides the cursor while the progress bars run
     assert PASSWORD not in output
+
+
+# --- the closing lines: the outcome once, the evidence of a failed check ----------------------------
+
+
+def outcome(status: RunStatus, message: str, code: int) -> RunOutcome:
+    return RunOutcome(run_id="20261203-000000-abcdef", status=status, exit_code=code, message=message)
+
+
+def test_the_closing_line_says_the_status_once() -> None:
+    blocked = outcome(RunStatus.BLOCKED, "blocked: approval: target prod requires an approval", 4)
+    assert outcome_line(blocked) == ("blocked", "approval: target prod requires an approval")
+    incomplete = outcome(RunStatus.ROLLBACK_INCOMPLETE, "ROLLBACK INCOMPLETE: task 'x' differs", 3)
+    assert outcome_line(incomplete) == ("ROLLBACK INCOMPLETE", "task 'x' differs")
+    # A message that does not start with the status keeps it in front.
+    rolled = outcome(RunStatus.ROLLED_BACK, "verification failed: smoke:x: ended execution_failed", 1)
+    assert outcome_line(rolled) == ("rolled-back", rolled.message)
+    promoted = outcome(RunStatus.PROMOTED, "promoted to test/Finance", 0)
+    assert outcome_line(promoted) == ("promoted", "promoted to test/Finance")
+
+
+def evidence_outcome(lines: list[str]) -> RunOutcome:
+    failed = CheckResult(
+        name="smoke:Finance ledger sync",
+        passed=False,
+        message="ended execution_failed",
+        details={
+            "executionId": "e-123",
+            "logs": "promoter logs e-123",
+            "errorLines": lines,
+        },
+    )
+    passed = CheckResult(name="smoke:Finance daily load", passed=True, details={"executionId": "ok-1"})
+    result = outcome(RunStatus.ROLLED_BACK, "verification failed", 1)
+    result.checks = [passed, failed]
+    return result
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "rich"])
+def test_failure_evidence_is_shown_never_obeyed(plain: bool) -> None:
+    hostile = "2026-12-03T02:00:00.000Z ERROR tDie: \x1b]0;pwned\x07 [bold red]not markup[/] \u202eevil"
+    buffer = io.StringIO()
+    print_evidence(make_console(buffer, plain=plain), evidence_outcome([hostile]))
+    text = buffer.getvalue()
+    assert "failed check smoke:Finance ledger sync: execution e-123" in text
+    assert "\\x1b]0;pwned\\x07" in text and "\\u202eevil" in text
+    assert "[bold red]not markup[/]" in text  # rich read it as text
+    assert "\x07" not in text and "\u202e" not in text
+    assert "promoter logs e-123" in text
+    assert "ok-1" not in text  # a check that passed points at nothing
+    if plain:
+        assert not ESCAPE.search(text)
+        assert text.splitlines() == [
+            "failed check smoke:Finance ledger sync: execution e-123",
+            "  2026-12-03T02:00:00.000Z ERROR tDie: \\x1b]0;pwned\\x07 [bold red]not markup[/] "
+            "\\u202eevil",
+            "  full log: promoter logs e-123",
+        ]
+
+
+def entry(seconds: int, severity: str, message: str) -> LogEntry:
+    return LogEntry(severity=severity, log_timestamp=seconds * 1000, log_message=message)
+
+
+def test_error_lines_are_the_last_errors_of_the_log_oldest_first() -> None:
+    entries = [
+        entry(3, "ERROR", "third"),
+        entry(1, "INFO", "started"),
+        entry(2, "ERROR", "second"),
+        entry(4, "WARN", "slow"),
+        entry(5, "FATAL", "fifth"),
+        entry(0, "error", "first"),
+    ]
+    assert error_lines(entries, limit=3) == [
+        "1970-01-01T00:00:02.000Z ERROR second",
+        "1970-01-01T00:00:03.000Z ERROR third",
+        "1970-01-01T00:00:05.000Z FATAL fifth",
+    ]
+    assert error_lines(entries, limit=0) == []
+    assert error_lines([entry(1, "INFO", "fine")]) == []
+    long = error_lines([entry(1, "ERROR", "x" * 2000)])[0]
+    assert len(long) == MAX_LINE_LENGTH and long.endswith("…")
+    assert format_entry(LogEntry(severity=None, log_message="no time")) == "ERROR no time"
+    assert logs_command("e-1") == "promoter logs e-1"

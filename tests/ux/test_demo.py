@@ -14,6 +14,9 @@ from promoter.talend.client import TalendClient
 
 from .conftest import REPO
 
+TEST_DISTRIBUTIONS = Path(sys.prefix) / "test-distributions"
+"""Where the Makefile installs the tests' own distributions (tests/conftest.py)."""
+
 NEW = {"Finance daily load": "0.3.0.20261031080000", "Finance ledger sync": "1.1.0.20261102080000"}
 OLD_PROD = {
     "Finance daily load": "0.1.0.20260901080000",
@@ -31,17 +34,21 @@ def task_versions(client: TalendClient, environment: str) -> dict[str, str]:
     }
 
 
-def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
+def test_make_demo_tells_the_release_story(tmp_path: Path) -> None:
     # What `make demo` runs (python -m promoter.demo), keeping its work dir where we can read it.
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "PROMOTER_CONSOLE")}
     env.pop("GITHUB_STEP_SUMMARY", None)
+    # `make demo` runs without the tests' own distributions (tests/conftest.py adds them).
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(TEST_DISTRIBUTIONS)
+    )
     demo = subprocess.run(
         [sys.executable, "-m", "promoter.demo", "--workdir", str(tmp_path)],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     output = demo.stdout + demo.stderr
@@ -51,29 +58,45 @@ def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
     for heading in (
         "Step 1: start the sandbox",
         "Step 2: check the pipeline file",
-        "Step 3: promote dev -> test",
-        "Step 4: promote test -> prod",
-        "Step 5: what happened, from the ledger",
+        "Step 3: make a release from dev",
+        "Step 4: promote the release to test",
+        "Step 5: promote the same release to prod",
+        "Step 6: dev moves on: a second release, which prod refuses",
+        "Step 7: where everything is",
+        "Step 8: what happened, from the ledger",
     ):
         assert heading in demo.stdout
-    assert "$ promoter promote pipelines/release.yaml --target test --yes" in demo.stdout
+    assert "$ promoter release create pipelines/release.yaml" in demo.stdout
     assert "-> exit code 1 (as expected)" in demo.stdout
+    assert "-> exit code 4 (as expected)" in demo.stdout
     assert "Demo finished: every step ended as expected." in demo.stdout
     assert "Plan for prod/Finance: 2 create, 2 update, 3 unchanged" in demo.stderr
     assert "\x1b" not in output
     assert "demo-only-password" not in output
+    assert "sample" not in output  # the tests' own plugin is not in the demo's environment
 
-    # The ledger: the test run promoted, the prod run rolled back after the failed smoke run.
+    # The ledger: two releases; the first promoted to test, then rolled back in prod; the
+    # second refused by prod because test has not verified it.
     ledger = open_ledger(str(tmp_path / "ledger.db"))
     try:
+        second, first = ledger.releases()
+        assert first.versions == {
+            "finance_daily_load": NEW["Finance daily load"],
+            "finance_ledger_sync": NEW["Finance ledger sync"],
+        }
+        assert second.versions["finance_ledger_sync"] == "1.2.0.20261203090000"
+        assert second.digest != first.digest
         runs = ledger.list_runs(limit=10)
-        assert [(r.target, r.status, r.exit_code) for r in runs] == [
-            ("prod/Finance", RunStatus.ROLLED_BACK, 1),
-            ("test/Finance", RunStatus.PROMOTED, 0),
+        assert [(r.target, r.status, r.exit_code, r.release) for r in runs] == [
+            ("prod/Finance", RunStatus.BLOCKED, 4, second.id),
+            ("prod/Finance", RunStatus.ROLLED_BACK, 1, first.id),
+            ("test/Finance", RunStatus.PROMOTED, 0, first.id),
         ]
-        prod, test = runs
+        refused, prod, test = runs
+        assert f"--release {second.id} --target test" in refused.message
         assert prod.reason == "demo: release to prod" and f"{prod.id}  " in demo.stdout
-        assert f"{test.id}  " in demo.stdout  # `promoter history` listed both
+        assert f"{test.id}  " in demo.stdout  # `promoter history` listed them
+        assert prod.versions == first.versions == test.versions  # exact, never "latest"
         events = ledger.stage_events(prod.id)
         assert ("rollback", "finished") in {(e["stage"], e["event"]) for e in events}
         checks = ledger.document(prod.id, "checks")
@@ -82,6 +105,8 @@ def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
         assert rollback is not None and '"complete":true' in rollback.replace(" ", "")
     finally:
         ledger.close()
+    # `promoter status`: test runs the first release; the second waits for test.
+    assert f"{second.id}: waiting for test" in demo.stdout
 
     # The sandbox's state, reopened from the demo's state file: test has the release, prod not.
     with (
@@ -100,7 +125,7 @@ def test_make_demo_promotes_to_test_and_rolls_prod_back(tmp_path: Path) -> None:
         ]
         assert len(failed) == 1  # the smoke run that triggered the rollback
 
-    for target in ("test", "prod"):
+    for target in ("test", "prod", "prod-refused"):
         files = sorted(p.name for p in (tmp_path / "reports" / target).iterdir())
         assert files == ["junit.xml", "report.html", "run.json", "summary.md"]
         assert str(tmp_path / "reports" / target) in demo.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 from .conftest import Invoke
 
 FILES = [
+    ".gitignore",
     "pipelines/hotfix.yaml",
     "pipelines/release.yaml",
     "templates/connections/database.yaml.j2",

@@ -6,7 +6,12 @@ Where the files go:
 - ``promoter promote ... --report-dir DIR`` (or ``PROMOTER_REPORT_DIR``): all four files, directly
   in ``DIR`` (fixed names, so a CI job can pick them up);
 - otherwise the pipeline's ``reports:`` section: the formats listed in ``reports.formats``, in
-  ``<reports.dir>/<run id>/`` (relative to the working directory), one directory per run.
+  ``<reports.dir>/<run id>/`` (relative to the working directory), one directory per run — except
+  for a dry run (``promoter plan``, ``promote --dry-run``), which writes report files only where
+  it is told to (``--report-dir``, ``PROMOTER_REPORT_DIR``): planning leaves no directory behind;
+- a later ``promoter rollback RUN`` writes its own reports in ``rollback-<n>/`` inside the
+  promotion's report directory (``n`` = 1, 2...: the first free one), so that the promotion's own
+  files are never overwritten.
 
 A directory from the command line is the user's choice. One from the pipeline file — written by
 whoever can open a pull request — must stay under the working directory: its real path (symlinks
@@ -28,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -231,20 +236,39 @@ def report_directory(run: RunContext, cwd: Path | None = None) -> ReportTarget |
 
     A directory from the command line (``--report-dir``, ``PROMOTER_REPORT_DIR``) is taken as it
     is; one from the pipeline file must stay under the working directory (``cwd``, default the
-    current one).
+    current one), and is not used by a dry run. A rollback's reports go to ``rollback-<n>/``
+    inside the directory (:func:`rollback_directory_name`).
     """
     chosen = run.options.extra.get("report_dir")
-    if chosen:
-        return ReportTarget(Path(str(chosen)), list(FILES))
     config = run.pipeline.reports
-    if not config.formats:
+    if chosen:
+        where = ReportTarget(Path(str(chosen)), list(FILES))
+    elif run.dry_run or not config.formats:
+        # A plan writes no file unless told where: `promoter plan` leaves no directory behind.
         return None
-    return ReportTarget(
-        Path(config.dir) / run.run_id,
-        list(dict.fromkeys(config.formats)),
-        confined_to=cwd or Path.cwd(),
-        setting=f"reports.dir in {run.loaded.display}",
-    )
+    else:
+        where = ReportTarget(
+            Path(config.dir) / run.run_id,
+            list(dict.fromkeys(config.formats)),
+            confined_to=cwd or Path.cwd(),
+            setting=f"reports.dir in {run.loaded.display}",
+        )
+    if run.command == "rollback":
+        # Same run id, same directory as the promotion: its files stay, the rollback's go aside.
+        base = where.directory if where.confined_to is None else where.confined_to / where.directory
+        where = replace(where, directory=where.directory / rollback_directory_name(base))
+    return where
+
+
+ROLLBACK_DIR_PREFIX = "rollback-"
+
+
+def rollback_directory_name(base: Path) -> str:
+    """``rollback-<n>``: the first of ``rollback-1``, ``rollback-2``... not yet in ``base``."""
+    n = 1
+    while (base / f"{ROLLBACK_DIR_PREFIX}{n}").exists():
+        n += 1
+    return f"{ROLLBACK_DIR_PREFIX}{n}"
 
 
 @hookimpl(trylast=True)
@@ -303,5 +327,6 @@ __all__ = [
     "ReportTarget",
     "confined",
     "report_directory",
+    "rollback_directory_name",
     "write_reports",
 ]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from promoter import ObjectProgress, RunContext, RunOutcome
+from promoter.builtins.reports.state import rollback_effects, target_state
 
 SCHEMA_VERSION = 1
 """The version of ``run.json``; a change that breaks readers bumps it (``run-v2.json``)."""
@@ -41,6 +42,7 @@ def capture(run: RunContext) -> RunCapture:
         found = RunCapture()
         run.state[_STATE_KEY] = found
     return found
+
 
 def mask_fingerprints(value: Any) -> Any:
     """``value`` with every secret fingerprint replaced by ``(secret)`` (recursively)."""
@@ -114,10 +116,12 @@ def build_document(
                 "restored": [str(r) for r in outcome.rollback.restored],
                 "differences": list(outcome.rollback.differences),
                 "message": outcome.rollback.message,
+                "effects": rollback_effects(outcome),
             }
             if outcome.rollback is not None
             else None
         ),
+        "target_state": target_state(outcome, run.target.key),
         "progress": [
             {
                 "stage": p.stage,

@@ -16,6 +16,7 @@ from promoter.terminal import printable, printable_json
 
 TEMPLATE_NAME = "report.html.j2"
 
+
 def _cell(value: Any) -> str:
     """A value for a Markdown table cell."""
     text = value if isinstance(value, str) else json.dumps(value)
@@ -35,7 +36,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         "",
         f"- run `{run['id']}` by {run['user']} on {run['host']}, exit code **{outcome['exit_code']}**",
         f"- reason: {_cell(run['reason'] or '-')}",
-        "- versions: " + ", ".join(f"`{k}` {v}" for k, v in run["versions"].items()),
+        "- versions: "
+        + (", ".join(f"`{k}` {v}" for k, v in run["versions"].items()) or no_versions(run)),
+        f"- target now: {_cell(_target_summary(document))}",
         f"- duration: {run['duration']:.1f}s",
         "",
         "| stage | status | duration | plugin | result |",
@@ -68,13 +71,87 @@ def render_markdown(document: dict[str, Any]) -> str:
             f"| {c['name']} | {'passed' if c['passed'] else '**FAILED**'} | {_cell(c['message'])} |"
             for c in document["checks"]
         ]
+        for failed in failed_checks(document):
+            lines += ["", f"**{_cell(failed['name'])}** failed{_cell(failed['where'])}", ""]
+            if failed["lines"]:
+                fence = _fence(failed["lines"])
+                lines += [fence + "text", *failed["lines"], fence, ""]
+            if failed["command"]:
+                lines.append(f"Full log: `{_cell(failed['command'])}`")
     rollback = document["rollback"]
     if rollback is not None:
         state = "complete" if rollback["complete"] else "**INCOMPLETE**"
         lines += ["", f"### Rollback: {state}", ""]
-        lines += [f"- restored {r}" for r in rollback["restored"]]
+        lines += [f"- {_cell(_effect_words(e))}" for e in rollback_effects(rollback)]
         lines += [f"- differs: {_cell(d)}" for d in rollback["differences"]]
     return "\n".join(lines) + "\n"
+
+
+def no_versions(run: dict[str, Any]) -> str:
+    """What stands for the versions of a run without a plan."""
+    if run["command"] == "rollback":
+        return "- (a rollback restores the snapshot; the promotion's reports name its versions)"
+    return "- (the run stopped before a plan resolved them)"
+
+
+def _target_summary(document: dict[str, Any]) -> str:
+    state = document.get("target_state")
+    return str(state["summary"]) if isinstance(state, dict) else "-"
+
+
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in ``lines`` (a log line cannot close it)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+EFFECT_WORDS = {
+    "removed": "removed {object} (the run had created it)",
+    "re-created": "re-created {object} (the run had deleted it)",
+    "restored": "restored {object} to its state before the run",
+}
+
+
+def _effect_words(effect: dict[str, str]) -> str:
+    return EFFECT_WORDS.get(effect["effect"], EFFECT_WORDS["restored"]).format(
+        object=effect["object"]
+    )
+
+
+def rollback_effects(rollback: dict[str, Any]) -> list[dict[str, str]]:
+    """The rollback's ``effects`` (``restored`` for every object of a document without them)."""
+    effects = rollback.get("effects")
+    if isinstance(effects, list):
+        return effects
+    return [{"object": r, "effect": "restored"} for r in rollback["restored"]]
+
+
+def failed_checks(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failed checks with the evidence they point at: ``name``, ``message``, ``execution``,
+    ``where`` (``: execution <id>`` or empty), ``lines`` (the last ERROR lines, printable, one
+    line each; or why they could not be read), ``command`` (``promoter logs <id>``)."""
+    found = []
+    for check in document["checks"]:
+        if check["passed"]:
+            continue
+        details = check.get("details") or {}
+        execution = details.get("executionId")
+        lines = details.get("errorLines")
+        if not isinstance(lines, list):
+            why = details.get("errorLinesUnavailable")
+            lines = [why] if isinstance(why, str) else []
+        command = details.get("logs")
+        found.append(
+            {
+                "name": check["name"],
+                "message": check["message"],
+                "execution": execution if isinstance(execution, str) else None,
+                "where": f": execution {execution}" if isinstance(execution, str) else "",
+                "lines": [printable(str(line), one_line=True) for line in lines],
+                "command": command if isinstance(command, str) else None,
+            }
+        )
+    return found
 
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -95,11 +172,13 @@ def render_junit(document: dict[str, Any]) -> str:
     The file follows the Ant JUnit report format that Jenkins, GitLab and the GitHub test-report
     actions read: ``<testsuites><testsuite ...><properties/><testcase/>...<system-out/>
     <system-err/></testsuite></testsuites>``, one ``<failure>`` per failed case (an interrupted stage
-    is an ``<error>``).
+    is an ``<error>``). The element's ``type`` is the stage's status as every other output says
+    it — ``promoter.failed``, ``promoter.blocked``, ``promoter.interrupted`` — so that a blocked
+    gate and a failed check stay told apart.
     """
     run, outcome = document["run"], document["outcome"]
-    cases: list[tuple[str, str, float, str | None, str, str]] = []
-    # (classname, name, time, problem kind or None, message, details)
+    cases: list[tuple[str, str, float, str | None, str, str, str]] = []
+    # (classname, name, time, problem kind or None, status, message, details)
     prefix = f"promoter.{run['pipeline']}"
     for s in document["stages"]:
         problem = {"failed": "failure", "blocked": "failure", "interrupted": "error"}.get(
@@ -111,6 +190,7 @@ def render_junit(document: dict[str, Any]) -> str:
                 s["stage"],
                 s["duration"],
                 problem,
+                s["status"],
                 "; ".join(s["messages"]),
                 f"plugin: {s['plugin'] or '-'}",
             )
@@ -122,20 +202,27 @@ def render_junit(document: dict[str, Any]) -> str:
                 g["gate"],
                 0.0,
                 None if g["allowed"] else "failure",
+                "ok" if g["allowed"] else "blocked",
                 g["reason"],
                 g.get("hint") or "",
             )
         )
+    evidence = {f["name"]: f for f in failed_checks(document)}
     for c in document["checks"]:
         seconds = c.get("details", {}).get("seconds")
+        found = evidence.get(c["name"]) if not c["passed"] else None
+        shown = [*found["lines"]] if found else []
+        if found and found["command"]:
+            shown.append(f"full log: {found['command']}")
         cases.append(
             (
                 f"{prefix}.verify",
                 c["name"],
                 float(seconds) if isinstance(seconds, int | float) else 0.0,
                 None if c["passed"] else "failure",
+                "ok" if c["passed"] else "failed",
                 c["message"],
-                json.dumps(c.get("details", {}), indent=2, sort_keys=True),
+                "\n".join([*shown, json.dumps(c.get("details", {}), indent=2, sort_keys=True)]),
             )
         )
     failures = sum(1 for case in cases if case[3] == "failure")
@@ -173,13 +260,13 @@ def render_junit(document: dict[str, Any]) -> str:
         ("reason", run["reason"] or ""),
     ):
         ElementTree.SubElement(properties, "property", name=name, value=xml_safe(value))
-    for classname, name, seconds, problem, message, details in cases:
+    for classname, name, seconds, problem, status, message, details in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=classname, name=xml_safe(name), time=_junit_time(seconds)
         )
         if problem is not None:
             element = ElementTree.SubElement(
-                case, problem, message=xml_safe(message or problem), type=f"promoter.{problem}"
+                case, problem, message=xml_safe(message or status), type=f"promoter.{status}"
             )
             element.text = xml_safe("\n".join(part for part in (message, details) if part))
     ElementTree.SubElement(suite, "system-out").text = xml_safe(
@@ -214,13 +301,11 @@ def timeline(document: dict[str, Any]) -> dict[str, Any]:
         [document["run"]["duration"], *(s["offset"] + s["duration"] for s in stages), 0.001]
     )
     scale = _CHART_WIDTH / total
-    checks_failed = any(not c["passed"] for c in document["checks"])
     bars = []
     for i, s in enumerate(stages):
         x = _CHART_LEFT + s["offset"] * scale
         width = max(s["duration"] * scale, 2.0)
-        # The verify stage itself runs fine when a check fails; the chart shows the failure.
-        status = "failed" if s["stage"] == "verify" and checks_failed else s["status"]
+        status = s["status"]  # the stage's own status: a failed check made verify ``failed``
         bars.append(
             {
                 "stage": s["stage"],
@@ -304,10 +389,33 @@ def render_html(document: dict[str, Any], *, cwd: Path | None = None) -> str:
         finalize=_shown,
     )
     environment.filters["tojson_compact"] = lambda value: json.dumps(value, sort_keys=True)
+    environment.filters["breakable"] = breakable
+    environment.globals["no_versions"] = no_versions
     return render(
         environment.get_template(TEMPLATE_NAME),
-        {"doc": document, "chart": timeline(document), "colours": _STATUS_COLOURS},
+        {
+            "doc": document,
+            "chart": timeline(document),
+            "colours": _STATUS_COLOURS,
+            "failed_checks": failed_checks(document),
+            "rollback_effects": (
+                rollback_effects(document["rollback"]) if document["rollback"] else []
+            ),
+        },
     )
+
+
+_SEPARATORS = re.compile(r"([/@:._=,-])")
+
+
+def breakable(value: Any) -> Any:
+    """``value`` for HTML, escaped and printable, with a ``<wbr>`` after each separator
+    (``/ @ : . _ = , -``): a long object name wraps at its separators, never inside a token."""
+    from markupsafe import Markup, escape
+
+    # Escaped first: an entity (&amp; &#39;) holds none of the separators, so no <wbr> lands in one.
+    text = str(escape(printable(value, one_line=True)))
+    return Markup(_SEPARATORS.sub(r"\1<wbr>", text))
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {

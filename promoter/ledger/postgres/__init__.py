@@ -68,18 +68,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from promoter.errors import LedgerError
 from promoter.ledger.base import (
-    HISTORY_COLUMNS,
     HOSTNAME,
     LEDGER_ENV,
+    RUN_FILTERS,
     LeaseLost,
     Ledger,
     LockInfo,
+    ReleaseExists,
     RunRecord,
     iso_seconds,
     lease_lost,
     progress_event,
-    rows_to_import,
 )
+from promoter.ledger.history import HISTORY_COLUMNS, release_row, rows_to_import
+from promoter.ledger.postgres.budget import PostgresBudgets
 from promoter.ledger.postgres.locks import (
     LOCK_SELECT,
     AdvisoryLocks,
@@ -89,6 +91,7 @@ from promoter.ledger.postgres.locks import (
 )
 from promoter.ledger.postgres.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
 from promoter.model import ObjectProgress, RunStatus, StageOutcome
+from promoter.release import Release
 
 Row = dict[str, Any]
 
@@ -182,6 +185,17 @@ class PostgresLedger(AdvisoryLocks, Ledger):
                 self._lock_db.close()
                 self._lock_db = None
             self._db.close()
+
+    def shared_budgets(self) -> PostgresBudgets:
+        """The request budgets every runner of this ledger shares (:mod:`.budget`); one object
+        per ledger object, with a connection of its own."""
+        budgets = self.__dict__.get("_budgets")
+        if not isinstance(budgets, PostgresBudgets):
+            budgets = PostgresBudgets(
+                self.url, shown_url=str(self.path), connect_timeout=self._connect_timeout
+            )
+            self.__dict__["_budgets"] = budgets
+        return budgets
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -358,21 +372,67 @@ class PostgresLedger(AdvisoryLocks, Ledger):
     def _run_rows(
         self, column: str | None, value: str | None, *, limit: int
     ) -> tuple[list[Mapping[str, Any]], dict[str, LockInfo]]:
-        where = f"WHERE r.{column} = %s" if column is not None else ""
+        where = f"WHERE {RUN_FILTERS[column]} = %s" if column is not None else ""
         params = (value,) if column is not None else ()
         sql = f"""
             SELECT r.*, s.status, s.exit_code, s.message, s.at AS updated_at,
-                   s.host AS status_host, s.pid AS status_pid
+                   s.host AS status_host, s.pid AS status_pid,
+                   rr.release_id, rel.digest AS release_digest,
+                   rel.versions AS release_versions
             FROM runs r
             JOIN LATERAL (
                 SELECT * FROM run_status WHERE run_id = r.id ORDER BY seq DESC LIMIT 1
             ) s ON true
+            LEFT JOIN LATERAL (
+                SELECT release_id FROM run_releases WHERE run_id = r.id ORDER BY seq DESC LIMIT 1
+            ) rr ON true
+            LEFT JOIN releases rel ON rel.id = rr.release_id
             {where}
             ORDER BY r.created_at DESC, r.id DESC LIMIT %s"""
         with self._database() as db:
             rows = db.execute(sql, (*params, limit)).fetchall()
             locks = {lock.run_id: lock for lock in self._locks(db)}
         return list(rows), locks
+
+    # --- releases ---------------------------------------------------------------------------
+
+    def add_release(self, release: Release) -> None:
+        """Store a new release (refused when its id is taken)."""
+        try:
+            with self._database() as db:
+                self._insert(db, "releases", None, release_row(release))
+        except LedgerError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise ReleaseExists(f"release {release.id!r} exists already") from None
+            raise
+
+    def _release_rows(
+        self, column: str | None, value: str | None, *, limit: int, body: bool
+    ) -> list[Mapping[str, Any]]:
+        columns = ", ".join(HISTORY_COLUMNS["releases"][: None if body else -1])
+        where = f"WHERE {column} = %s" if column is not None else ""
+        params = (value,) if column is not None else ()
+        sql = f"SELECT {columns} FROM releases {where} ORDER BY created_at DESC, id DESC LIMIT %s"
+        with self._database() as db:
+            return list(db.execute(sql, (*params, limit)).fetchall())
+
+    def _release_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        with self._database() as db:
+            rows = db.execute(
+                "SELECT id FROM releases WHERE starts_with(id, %s) ORDER BY id LIMIT %s",
+                (prefix, limit),
+            ).fetchall()
+        return [str(r["id"]) for r in rows]
+
+    def link_release(self, run_id: str, release_id: str) -> None:
+        """Record the release of a run."""
+        with self._database() as db:
+            self._insert(
+                db,
+                "run_releases",
+                run_id,
+                {"run_id": run_id, "at": self._now(), "release_id": release_id},
+            )
 
     # --- stage events, documents, progress --------------------------------------------------
 
@@ -459,7 +519,7 @@ class PostgresLedger(AdvisoryLocks, Ledger):
     def history_rows(self, table: str) -> Iterator[Row]:
         """Every row of a history table, oldest first, in the portable column set."""
         columns = HISTORY_COLUMNS[table]
-        order = "created_at, id" if table == "runs" else "seq"
+        order = "created_at, id" if table in ("runs", "releases") else "seq"
         select = ", ".join(f'"{c}"' for c in columns)
         with self._database() as db:
             rows = db.execute(f"SELECT {select} FROM {table} ORDER BY {order}").fetchall()
@@ -473,11 +533,12 @@ class PostgresLedger(AdvisoryLocks, Ledger):
         counts: dict[str, int] = {}
         with self._database() as db, db.transaction():
             existing = {r["id"] for r in db.execute("SELECT id FROM runs")}
+            releases = {r["id"] for r in db.execute("SELECT id FROM releases")}
             events = [
                 (r["at"], r["target"], r["event"], r["run_id"], r["detail"])
                 for r in db.execute("SELECT at, target, event, run_id, detail FROM lock_events")
             ]
-            for table, row in rows_to_import(rows, existing, events):
+            for table, row in rows_to_import(rows, existing, events, releases):
                 values = {c: row.get(c) for c in HISTORY_COLUMNS[table]}
                 self._insert(db, table, None, values)
                 counts[table] = counts.get(table, 0) + 1

@@ -8,7 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from promoter.ledger.base import HISTORY_TABLES
+HISTORY_TABLES_OF_MIGRATION_2 = (
+    "runs",
+    "run_status",
+    "stage_events",
+    "documents",
+    "progress",
+    "lock_events",
+)
+"""The history tables migration 2 made append-only (a released migration never changes; later
+tables get their triggers in the migration that creates them)."""
+
+
+def _append_only(table: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION promoter_history_is_append_only();
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION promoter_history_is_append_only();
+"""
 
 
 @dataclass(frozen=True)
@@ -132,13 +150,92 @@ CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
 CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION promoter_history_is_append_only();
 """
-            for table in HISTORY_TABLES
+            for table in HISTORY_TABLES_OF_MIGRATION_2
         ),
     ),
     Migration(
         3,
         "progress events carry data (e.g. a smoke execution's id, for resume)",
         "ALTER TABLE progress ADD COLUMN data text;",
+    ),
+    Migration(
+        4,
+        "releases, and which release each run promoted",
+        """
+CREATE TABLE releases (
+    id text COLLATE "C" PRIMARY KEY,
+    created_at text NOT NULL,
+    pipeline_name text NOT NULL,
+    source text NOT NULL,
+    digest text NOT NULL,
+    created_by text NOT NULL,
+    versions text NOT NULL,
+    hotfix boolean NOT NULL,
+    body text NOT NULL
+);
+CREATE INDEX releases_digest ON releases (pipeline_name, digest);
+CREATE INDEX releases_newest ON releases (created_at DESC, id DESC);
+CREATE TABLE run_releases (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id text COLLATE "C" NOT NULL REFERENCES runs(id),
+    at text NOT NULL,
+    release_id text COLLATE "C" NOT NULL REFERENCES releases(id)
+);
+CREATE INDEX run_releases_run ON run_releases (run_id, seq);
+CREATE INDEX run_releases_release ON run_releases (release_id);
+"""
+        + _append_only("releases")
+        + _append_only("run_releases"),
+    ),
+    Migration(
+        5,
+        "request budgets shared by the runners behind one address (budget_scope: shared)",
+        """
+CREATE TABLE budget_slots (
+    key text COLLATE "C" NOT NULL,
+    family text COLLATE "C" NOT NULL,
+    at double precision NOT NULL
+);
+CREATE INDEX budget_slots_window ON budget_slots (key, family, at);
+CREATE FUNCTION promoter_reserve_slots(
+    p_key text, p_family text, p_budget integer, p_period double precision,
+    p_margin double precision, p_count integer
+) RETURNS double precision[] LANGUAGE plpgsql AS $reserve$
+DECLARE
+    now_ double precision;
+    back double precision[];
+    slots double precision[] := '{}';
+    missing integer;
+    slot double precision;
+BEGIN
+    -- One reservation at a time per key and family (the transaction holds the lock).
+    PERFORM pg_advisory_xact_lock(hashtext('promoter budget'), hashtext(p_key || ' ' || p_family));
+    now_ := extract(epoch FROM clock_timestamp());
+    DELETE FROM budget_slots
+        WHERE key = p_key AND family = p_family AND at < now_ - p_period - p_margin;
+    -- The slots p_budget places before each new one (oldest first; fewer when the window
+    -- holds fewer than p_budget): a new slot comes a period (and the margin) after its own.
+    SELECT coalesce(array_agg(at ORDER BY at), '{}') INTO back FROM (
+        SELECT at FROM budget_slots WHERE key = p_key AND family = p_family
+        ORDER BY at DESC OFFSET greatest(p_budget - p_count, 0) LIMIT p_count
+    ) AS earlier;
+    missing := p_count - coalesce(array_length(back, 1), 0);
+    FOR i IN 1..p_count LOOP
+        slot := now_;
+        IF i > missing THEN
+            slot := greatest(slot, back[i - missing] + p_period + p_margin);
+        END IF;
+        IF i > 1 THEN
+            slot := greatest(slot, slots[i - 1]);
+        END IF;
+        slots := slots || slot;
+    END LOOP;
+    INSERT INTO budget_slots (key, family, at)
+        SELECT p_key, p_family, s FROM unnest(slots) AS s;
+    RETURN now_ || slots;
+END
+$reserve$;
+""",
     ),
 )
 """Every schema version, oldest first. Never edit a released one: add the next."""

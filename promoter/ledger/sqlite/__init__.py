@@ -20,21 +20,23 @@ from typing import Any
 
 from promoter.errors import LedgerError
 from promoter.ledger.base import (
-    HISTORY_COLUMNS,
     HOSTNAME,
     LEDGER_ENV,
+    RUN_FILTERS,
     Ledger,
     LockInfo,
+    ReleaseExists,
     RunRecord,
     iso_seconds,
     lease_lost,
     live_holder_refused,
     progress_event,
-    rows_to_import,
     unlock_detail,
 )
+from promoter.ledger.history import HISTORY_COLUMNS, release_row, rows_to_import
 from promoter.ledger.sqlite.schema import SCHEMA, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION
 from promoter.model import ObjectProgress, RunStatus, StageOutcome
+from promoter.release import Release
 
 
 class SQLiteLedger(Ledger):
@@ -210,20 +212,65 @@ class SQLiteLedger(Ledger):
     def _run_rows(
         self, column: str | None, value: str | None, *, limit: int
     ) -> tuple[list[Mapping[str, Any]], dict[str, LockInfo]]:
-        where = f"WHERE r.{column} = ?" if column is not None else ""
+        where = f"WHERE {RUN_FILTERS[column]} = ?" if column is not None else ""
         params = (value,) if column is not None else ()
         sql = f"""
             SELECT r.*, s.status, s.exit_code, s.message, s.at AS updated_at,
-                   s.host AS status_host, s.pid AS status_pid
+                   s.host AS status_host, s.pid AS status_pid,
+                   rr.release_id, rel.digest AS release_digest,
+                   rel.versions AS release_versions
             FROM runs r
             JOIN run_status s ON s.seq = (
                 SELECT MAX(seq) FROM run_status WHERE run_id = r.id)
+            LEFT JOIN run_releases rr ON rr.seq = (
+                SELECT MAX(seq) FROM run_releases WHERE run_id = r.id)
+            LEFT JOIN releases rel ON rel.id = rr.release_id
             {where}
             ORDER BY r.created_at DESC, r.id DESC LIMIT ?"""
         with self._mutex:
             rows = self._db.execute(sql, (*params, limit)).fetchall()
             locks = {lock.run_id: lock for lock in self._locks()}
         return [dict(row) for row in rows], locks
+
+    # --- releases ---------------------------------------------------------------------------
+
+    def add_release(self, release: Release) -> None:
+        """Store a new release (refused when its id is taken)."""
+        row = release_row(release)
+        row["hotfix"] = int(row["hotfix"])
+        names = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        with self._mutex:
+            try:
+                self._db.execute(f"INSERT INTO releases ({names}) VALUES ({marks})", tuple(row.values()))
+            except sqlite3.IntegrityError as exc:
+                raise ReleaseExists(f"release {release.id!r} exists already") from exc
+
+    def _release_rows(
+        self, column: str | None, value: str | None, *, limit: int, body: bool
+    ) -> list[Mapping[str, Any]]:
+        columns = ", ".join(HISTORY_COLUMNS["releases"][: None if body else -1])
+        where = f"WHERE {column} = ?" if column is not None else ""
+        params = (value,) if column is not None else ()
+        sql = f"SELECT {columns} FROM releases {where} ORDER BY created_at DESC, id DESC LIMIT ?"
+        with self._mutex:
+            return [dict(r) for r in self._db.execute(sql, (*params, limit)).fetchall()]
+
+    def _release_ids_starting_with(self, prefix: str, limit: int) -> list[str]:
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT id FROM releases WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?",
+                (len(prefix), prefix, limit),
+            ).fetchall()
+        return [str(r["id"]) for r in rows]
+
+    def link_release(self, run_id: str, release_id: str) -> None:
+        """Record the release of a run."""
+        self._write(
+            run_id,
+            "INSERT INTO run_releases (run_id, at, release_id) VALUES (?,?,?)",
+            (run_id, self._now(), release_id),
+        )
 
     # --- stage events, documents, progress --------------------------------------------------
 
@@ -481,13 +528,15 @@ class SQLiteLedger(Ledger):
     def history_rows(self, table: str) -> Iterator[dict[str, Any]]:
         """Every row of a history table, oldest first, in the portable column set."""
         columns = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS[table])
-        order = "created_at, id" if table == "runs" else "seq"
+        order = "created_at, id" if table in ("runs", "releases") else "seq"
         with self._mutex:
             rows = self._db.execute(f"SELECT {columns} FROM {table} ORDER BY {order}").fetchall()
         for row in rows:
             values = dict(row)
             if table == "runs":
                 values["dry_run"] = bool(values["dry_run"])
+            if table == "releases":
+                values["hotfix"] = bool(values["hotfix"])
             yield values
 
     def append_history(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, int]:
@@ -497,17 +546,20 @@ class SQLiteLedger(Ledger):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 existing = {r[0] for r in self._db.execute("SELECT id FROM runs")}
+                releases = {r[0] for r in self._db.execute("SELECT id FROM releases")}
                 events = [
                     tuple(r)
                     for r in self._db.execute(
                         "SELECT at, target, event, run_id, detail FROM lock_events"
                     )
                 ]
-                for table, row in rows_to_import(rows, existing, events):
+                for table, row in rows_to_import(rows, existing, events, releases):
                     columns = HISTORY_COLUMNS[table]
                     values = [row.get(c) for c in columns]
                     if table == "runs":
                         values[columns.index("dry_run")] = int(bool(row["dry_run"]))
+                    if table == "releases":
+                        values[columns.index("hotfix")] = int(bool(row["hotfix"]))
                     names = ", ".join(f'"{c}"' for c in columns)
                     marks = ", ".join("?" * len(columns))
                     self._db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)

@@ -4,7 +4,7 @@ append-only, and the migrations an older file receives (versioned with ``PRAGMA 
 
 from __future__ import annotations
 
-from promoter.ledger.base import HISTORY_TABLES
+from promoter.ledger.history import HISTORY_TABLES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,6 +25,26 @@ CREATE TABLE IF NOT EXISTS runs (
     variables TEXT NOT NULL,
     options TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS releases (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    hotfix INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS releases_digest ON releases(pipeline_name, digest);
+CREATE TABLE IF NOT EXISTS run_releases (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    at TEXT NOT NULL,
+    release_id TEXT NOT NULL REFERENCES releases(id)
+);
+CREATE INDEX IF NOT EXISTS run_releases_run ON run_releases(run_id, seq);
+CREATE INDEX IF NOT EXISTS run_releases_release ON run_releases(release_id);
 CREATE TABLE IF NOT EXISTS run_status (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -109,9 +129,12 @@ SQLITE_MIGRATIONS: tuple[tuple[int, str, tuple[tuple[str, str, str], ...]], ...]
             ("progress", "data", "TEXT"),
         ),
     ),
+    # The tables of releases are created by SCHEMA (CREATE TABLE IF NOT EXISTS), like their
+    # append-only triggers: an older file gets them when this promoter opens it.
+    (2, "releases, and which release each run promoted", ()),
 )
 """The SQLite file's schema versions after the first: ``(user_version, what, columns added)``.
-Only additive changes (new nullable or defaulted columns), so an older file keeps its history and
+Only additive changes (new nullable or defaulted columns, new tables), so an older file keeps its history and
 the tables of :data:`SCHEMA` (which a new file gets whole) stay the reference. Never edit one: add
 the next."""
 

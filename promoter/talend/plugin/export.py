@@ -19,7 +19,7 @@ from promoter import (
     hookimpl,
 )
 from promoter.talend.models import Artifact
-from promoter.talend.plugin.sections import config
+from promoter.talend.plugin.sections import ArtifactConfig, config
 from promoter.talend.plugin.session import session
 from promoter.talend.plugin.workspace import (
     ARTIFACT_VERSION,
@@ -65,6 +65,28 @@ def _find_artifact(source: TalendWorkspace, name_or_id: str) -> Artifact:
     return artifact
 
 
+def selected_artifacts(run: RunContext) -> list[ArtifactConfig]:
+    """The pipeline's artifacts, or for a hotfix (``--only NAME[=VERSION]``) those named, at
+    the version given (else the pipeline's)."""
+    artifacts = config(run).artifacts
+    only = run.options.only
+    if not only:
+        return artifacts
+    names = [a.name for a in artifacts]
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        raise ConfigurationError(
+            f"--only {unknown[0]!r}: the pipeline promotes no such artifact "
+            f"(it promotes: {', '.join(names)})",
+            hint="name one of the pipeline's artifacts (artifacts[].name)",
+        )
+    return [
+        a.model_copy(update={"version": only[a.name]}) if only[a.name] else a
+        for a in artifacts
+        if a.name in only
+    ]
+
+
 def export(run: RunContext) -> ExportBundle:
     """Read everything the pipeline promotes from the source workspace."""
     source = session(run).source
@@ -82,7 +104,7 @@ def export(run: RunContext) -> ExportBundle:
     selected: dict[str, str] = {}
     artifact_ids: dict[str, str] = {}
     chosen = []
-    for wanted in config(run).artifacts:
+    for wanted in selected_artifacts(run):
         artifact = _find_artifact(source, wanted.name)
         chosen.append((artifact, select_version(artifact, wanted.version)))
     # The versions' details (parameters, repository) are read in parallel, like the tasks.
@@ -125,6 +147,8 @@ def export(run: RunContext) -> ExportBundle:
                 hint="check tasks: in the pipeline file",
             )
         task_names = list(config(run).tasks)
+        if run.options.only:  # a hotfix: the listed tasks that run its artifacts
+            task_names = [n for n in task_names if source.tasks[n].artifact_id in artifact_ids]
     else:
         task_names = [name for name, t in source.tasks.items() if t.artifact_id in artifact_ids]
     tasks = source.read_many(

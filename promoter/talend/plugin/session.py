@@ -9,16 +9,24 @@ comes from ``talend.timeout`` when the file sets it, else ``PROMOTER_TALEND_TIME
 request's deadline, default 30 s), and ``PROMOTER_TALEND_RETRY_TIME`` (how long one call retries
 when Talend Cloud gives no answer, default 5 s).
 
+Whose request budgets the client paces itself under comes from ``talend.budget_scope``, else
+``PROMOTER_TALEND_BUDGET_SCOPE``: ``client`` (the default: its own sliding window) or ``shared``
+(one window for every runner of the team ledger calling the same API — runners behind one
+address, which Talend counts as one client; ``run.budgets``). ``PROMOTER_TALEND_BUDGET_SLICE``
+sets how many slots one round trip to the shared window takes (1; more are leased slices).
+
 The client logs each retry (``retrying n/N METHOD URL in Xs after REASON``) at INFO on the
 ``promoter.talend`` logger; the command line shows those lines on standard error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from promoter import RunContext, SecretRef
+from promoter import ConfigurationError, RunContext, SecretRef
 from promoter.talend.client import (
     TalendClient,
 )
@@ -27,6 +35,15 @@ from promoter.talend.plugin.sections import TalendSection, config
 from promoter.talend.plugin.workspace import TalendWorkspace
 
 STATE_KEY = "talend"
+
+BUDGET_SCOPE_ENV = "PROMOTER_TALEND_BUDGET_SCOPE"
+"""``client`` or ``shared``: whose budgets the client paces itself under (``talend.budget_scope``
+in the pipeline file wins)."""
+
+BUDGET_SLICE_ENV = "PROMOTER_TALEND_BUDGET_SLICE"
+"""Slots taken per round trip to a shared budget window (default 1: the shared window itself)."""
+
+logger = logging.getLogger("promoter.talend")
 
 
 @dataclass
@@ -75,6 +92,39 @@ def make_client(
     return TalendClient.from_env(environ, **options)
 
 
+def budget_scope(section: TalendSection | None, environ: Mapping[str, str] | None = None) -> str:
+    """``client`` or ``shared``: the pipeline's ``talend.budget_scope``, else the environment's."""
+    if section is not None and section.budget_scope is not None:
+        return section.budget_scope
+    env = os.environ if environ is None else environ
+    value = env.get(BUDGET_SCOPE_ENV, "").strip().lower() or "client"
+    if value not in ("client", "shared"):
+        raise ConfigurationError(
+            f"{BUDGET_SCOPE_ENV} must be client or shared, not {value!r}",
+            hint="set it to shared for runners behind one address, or unset it",
+        )
+    return value
+
+
+def share_budgets(run: RunContext, client: TalendClient) -> None:
+    """With ``budget_scope: shared``, draw the client's budgets from the team ledger's window."""
+    if budget_scope(config(run).talend) != "shared":
+        return
+    if run.budgets is None:
+        logger.warning(
+            "talend.budget_scope is shared, but this ledger keeps no shared budgets (team mode "
+            "needs the PostgreSQL ledger): pacing under this client's own budget"
+        )
+        return
+    raw = os.environ.get(BUDGET_SLICE_ENV, "").strip() or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"{BUDGET_SLICE_ENV} must be a whole number of slots of at least 1, not {raw!r}",
+            hint="unset it: one slot per request is the default",
+        )
+    client.share_budgets(run.budgets, slice=int(raw))
+
+
 def secret_parameter_names(run: RunContext) -> set[str]:
     """Task parameters the pipeline declares secret (``parameters.secrets``, secret values)."""
     parameters = config(run).parameters
@@ -89,6 +139,7 @@ def session(run: RunContext) -> TalendSession:
     if isinstance(existing, TalendSession):
         return existing
     client = make_client(config(run).talend, run.secrets.resolve)
+    share_budgets(run, client)
     secrets = secret_parameter_names(run)
     created = TalendSession(
         client=client,

@@ -6,6 +6,12 @@ against ``expect``, the rejected rows against ``max_rejected_rows``, and the log
 ``log_must_contain`` / ``log_must_not_contain`` (substrings). Each result says where to read
 the execution's log. Other plugins add checks through the same ``promoter_verify`` hook.
 
+A smoke task that apply writes is started by apply as soon as it is written and its write checked
+(:func:`start_early`): the execution runs while apply goes on, and this stage waits for it and
+judges it. Polls begin a second after the start and then come every quarter of the time the
+execution has run (at most ``timeout / 200`` seconds apart, 5 s at most): a short run is seen
+ending soon after it ends, a long one costs few requests.
+
 Every smoke task is started once per run, also across a crash. Its execution id is in the
 ledger before the stage waits for it (the ``started`` progress event's ``data``), and a resumed
 run adopts it from :attr:`~promoter.model.RunContext.earlier`: a running execution is waited for,
@@ -30,6 +36,7 @@ from promoter.pipeline import SecretRef
 from promoter.talend.client import TalendClient
 from promoter.talend.errors import NotFound, WaitTimeoutError
 from promoter.talend.models import ExecutionStartRequest
+from promoter.talend.plugin.evidence import failure_evidence
 from promoter.talend.plugin.sections import SmokeTest, config
 from promoter.talend.plugin.session import session
 from promoter.talend.plugin.workspace import TASK
@@ -116,11 +123,79 @@ def adopt_earlier(
     )
 
 
-def smoke(run: RunContext, test: SmokeTest) -> CheckResult:
-    """Run one smoke test (or take up the one an interrupted attempt started) and judge it."""
+EARLY_KEY = "talend_smoke_started"
+"""``run.state`` key: the smoke executions apply started (or failed to start) as soon as their
+task was written, by the index of their test in ``verify.smoke``."""
+
+
+def smoke_tests_by_task(run: RunContext) -> dict[str, list[int]]:
+    """The indexes of the pipeline's smoke tests, by the task they run."""
+    found: dict[str, list[int]] = {}
+    for index, test in enumerate(config(run).verify.smoke):
+        found.setdefault(test.task, []).append(index)
+    return found
+
+
+def start_smoke(run: RunContext, client: TalendClient, test: SmokeTest, task_id: str) -> SmokeExecution:
+    """Start one smoke test's execution, recorded in the ledger before and after the start."""
+    # Recorded before the start: a run that lost its lock stops here (the ledger refuses
+    # the write), and a resume knows to look for an execution this start may have made.
+    run.progress("verify", TASK, test.task, "started")
+    created = client.executions.start(
+        ExecutionStartRequest(executable=task_id, parameters=_parameters(run, test))
+    )
+    ours = SmokeExecution(created.execution_id, time.time())
+    # Durable before the wait: a crash from here on leaves the id for `promoter resume`.
+    run.progress(
+        "verify",
+        TASK,
+        test.task,
+        "started",
+        f"execution {ours.execution_id}",
+        data={EXECUTION_ID: ours.execution_id},
+    )
+    return ours
+
+
+def start_early(run: RunContext, client: TalendClient, task: str, task_id: str) -> None:
+    """Start the smoke tests of ``task`` now that apply wrote it (apply calls this), so that they
+    run while apply goes on; verify waits for them and judges them. A start that fails is kept
+    and raised by verify, as if verify had started it."""
+    early: dict[int, SmokeExecution | BaseException] = run.state.setdefault(EARLY_KEY, {})
+    tests = config(run).verify.smoke
+    for index in smoke_tests_by_task(run).get(task, []):
+        try:
+            early[index] = start_smoke(run, client, tests[index], task_id)
+        except Exception as exc:  # verify reports it, in its place
+            early[index] = exc
+
+
+def stop_early(run: RunContext, client: TalendClient, why: str) -> None:
+    """Stop the smoke executions apply started (apply failed: the target is rolled back)."""
+    early: dict[int, SmokeExecution | BaseException] = run.state.pop(EARLY_KEY, {})
+    tests = config(run).verify.smoke
+    for index, started in early.items():
+        if isinstance(started, SmokeExecution):
+            try:
+                client.executions.stop(started.execution_id)
+                run.progress("verify", TASK, tests[index].task, "failed", why,
+                             data={EXECUTION_ID: started.execution_id})
+            except Exception:  # best effort: the rollback that follows matters more
+                continue
+
+
+def smoke(run: RunContext, test: SmokeTest, index: int | None = None) -> CheckResult:
+    """Run one smoke test (or take up the one apply or an interrupted attempt started) and
+    judge it."""
     talend = session(run)
     target, client = talend.target, talend.client
     name = f"smoke:{test.task}"
+    early: dict[int, SmokeExecution | BaseException] = run.state.get(EARLY_KEY, {})
+    started = early.pop(index, None) if index is not None else None
+    if isinstance(started, BaseException):
+        raise started
+    if started is not None:
+        return judge(run, client, test, started)
     summary = target.tasks.get(test.task)
     if summary is None:
         # Not in the list as apply left it: list again (someone else may have created it).
@@ -135,24 +210,36 @@ def smoke(run: RunContext, test: SmokeTest) -> CheckResult:
         )
     ours = adopt_earlier(run, client, test.task, summary.executable) if run.resumed else None
     if ours is None:
-        # Recorded before the start: a run that lost its lock stops here (the ledger refuses
-        # the write), and a resume knows to look for an execution this start may have made.
-        run.progress("verify", TASK, test.task, "started")
-        created = client.executions.start(
-            ExecutionStartRequest(executable=summary.executable, parameters=_parameters(run, test))
+        ours = start_smoke(run, client, test, summary.executable)
+    else:
+        # Durable before the wait: a crash from here on leaves the id for `promoter resume`.
+        run.progress(
+            "verify",
+            TASK,
+            test.task,
+            "started",
+            f"execution {ours.execution_id} adopted: {ours.adopted}",
+            data={EXECUTION_ID: ours.execution_id},
         )
-        ours = SmokeExecution(created.execution_id, time.time())
+    return judge(run, client, test, ours)
+
+
+#: When the first poll of a smoke execution goes out (seconds after its start): no Talend job
+#: ends sooner, and every poll before it would be a request spent on "still running".
+FIRST_POLL_SECONDS = 1.0
+
+#: Later polls come every quarter of the time the execution has run, at most ``timeout / 200``
+#: seconds (and 5 s) apart: a 1-second run is seen ending within a quarter second, a 5-minute
+#: one costs a poll every 5 s.
+POLL_GROWTH = 0.25
+
+
+def judge(run: RunContext, client: TalendClient, test: SmokeTest, ours: SmokeExecution) -> CheckResult:
+    """Wait for a smoke execution (within the test's timeout, counted from its start) and
+    judge it."""
+    name = f"smoke:{test.task}"
     execution_id = ours.execution_id
     data = {EXECUTION_ID: execution_id}
-    # Durable before the wait: a crash from here on leaves the id for `promoter resume`.
-    run.progress(
-        "verify",
-        TASK,
-        test.task,
-        "started",
-        f"execution {execution_id}" + (f" adopted: {ours.adopted}" if ours.adopted else ""),
-        data=data,
-    )
     details: dict[str, Any] = {
         "task": test.task,
         "executionId": execution_id,
@@ -162,11 +249,20 @@ def smoke(run: RunContext, test: SmokeTest) -> CheckResult:
     if ours.adopted:
         details["adopted"] = ours.adopted
     poll = min(5.0, max(0.1, test.timeout / 200))
-    remaining = max(0.0, test.timeout - (time.time() - ours.began))
+    elapsed = time.time() - ours.began
+    remaining = max(0.0, test.timeout - elapsed)
     try:
-        execution = client.executions.wait(execution_id, timeout=remaining, poll_interval=poll)
+        execution = client.executions.wait(
+            execution_id,
+            timeout=remaining,
+            poll_interval=poll,
+            first_poll=max(0.0, min(FIRST_POLL_SECONDS, test.timeout) - elapsed),
+            poll_growth=POLL_GROWTH,
+            running_for=max(0.0, elapsed),
+        )
     except WaitTimeoutError as exc:
         client.executions.stop(execution_id)
+        details.update(failure_evidence(client, execution_id, redact=run.secrets.redact))
         run.progress("verify", TASK, test.task, "failed", "timed out", data=data)
         return CheckResult(
             name=name,
@@ -197,6 +293,8 @@ def smoke(run: RunContext, test: SmokeTest) -> CheckResult:
             offending = next((line for line in lines if pattern in line), None)
             if offending is not None:
                 problems.append(f"the log contains {pattern!r}: {run.secrets.redact(offending)}")
+    if problems:  # the evidence on-call reads first: the execution's last ERROR lines
+        details.update(failure_evidence(client, execution_id, redact=run.secrets.redact))
     run.progress(
         "verify",
         TASK,
@@ -216,5 +314,7 @@ def promoter_verify(run: RunContext, plan: Plan) -> list[CheckResult]:
     if not tests:
         return []
     return session(run).client.map(
-        lambda test: smoke(run, test), tests, concurrency=config(run).apply.concurrency
+        lambda item: smoke(run, item[1], item[0]),
+        list(enumerate(tests)),
+        concurrency=config(run).apply.concurrency,
     )

@@ -16,14 +16,14 @@ from promoter import FieldChange, PromoterError
 from promoter.talend.errors import AmbiguousOutcomeError, NotFound
 from promoter.talend.models import (
     AdvancedPromotionSpec,
+    Artifact,
+    ArtifactPromotionResult,
     ArtifactRequest,
     AutoUpgradeInfo,
     ConnectionCreateRequest,
     ConnectionParameter,
     ConnectionUpdateRequest,
     ExecutionPlanRequest,
-    PromotionAdvancedInfo,
-    PromotionAnalysisRequest,
     PromotionDefinition,
     PromotionReport,
     PromotionReportStatus,
@@ -164,29 +164,21 @@ def promote_scoped(
     timeout: float = 1800.0,
 ) -> PromotionReport:
     """Talend's own promotion of one artifact (``ACTION``) or task (``FLOW``) of the source
-    workspace, analysis first, then the run; its final report (a failed run is a WriteError).
+    workspace; its final report (a failed run is a WriteError).
+
+    No analysis first: a run reports per object what its analysis would have (an artifact that
+    cannot be promoted is ``FAILED`` in the run's report, and a failed run changes nothing), so
+    the analysis would cost a request — on the critical path, one artifact after another — to
+    learn what the run says anyway. For an artifact, any ``FAILED`` object of the report is a
+    WriteError; a task's (FLOW) failures are left to the writes that follow it, which bind what
+    Talend's promotion does not.
 
     Talend runs one promotion per environment pair at a time: a run refused because another is
     going (another workspace promoted to the same environment) is sent again until it is
     accepted (:meth:`~promoter.talend.resources.PromotionsAPI.promote`).
     """
-    client, source = talend.client, talend.source
+    client = talend.client
     definition = promotion_definition(talend)
-    analysis = client.promotions.analyze(
-        definition.executable,
-        PromotionAnalysisRequest(
-            promotion_advanced_info=PromotionAdvancedInfo(
-                id=artifact_id,
-                name=name,
-                workspace_id=source.workspace_id if scope == "ACTION" else None,
-                type=scope,
-            )
-        ),
-    )
-    if scope == "ACTION":
-        # An artifact whose analysis fails would bring no version. A task's (FLOW) failures are
-        # left to the writes that follow it, which bind what Talend's promotion does not.
-        _refuse_failures(name, analysis.workspaces or [], "analysis")
     request = PromotionRunRequest(
         executable=definition.executable,
         keep_target_resources=True,
@@ -209,30 +201,109 @@ def promote_scoped(
         raise WriteError(
             f"Talend's promotion of {what} {name!r} failed: {report.status_message or 'no message'}"
         )
+    if scope == "ACTION":
+        _refuse_failures(name, report.workspaces or [], "promotion")
     return report
 
 
-def copy_artifact_versions(
-    talend: TalendSession, names: list[str], *, timeout: float = 1800.0
-) -> None:
-    """Bring artifact versions into the target workspace through Talend's own promotion.
+def _promoted_action(report: PromotionReport, name: str) -> ArtifactPromotionResult | None:
+    """The artifact ``name`` in a promotion report (its target id and versions), if reported."""
+    for workspace in report.workspaces or []:
+        for action in workspace.actions or []:
+            if action.name == name:
+                return action
+    return None
+
+
+def copy_artifact_version(
+    talend: TalendSession,
+    name: str,
+    wanted: set[str],
+    *,
+    timeout: float = 1800.0,
+    delete: Callable[[str, str], None] | None = None,
+) -> list[str]:
+    """Bring the ``wanted`` versions of artifact ``name`` into the target workspace through
+    Talend's own promotion; the versions the target has afterwards.
 
     Talend has no upload API: versions travel by promotion only, scoped to one artifact
-    (``ACTION``), which leaves tasks alone. Talend pairs workspaces by name, so the target
-    workspace must have the source workspace's name.
+    (``ACTION``), which leaves tasks alone — and brings *every* version the target lacks. Those
+    the release does not name (a newer build published in the source since) are deleted again,
+    so that the target holds exactly what was promoted. What arrived is read from the run's
+    report (the target artifact's id, and each version ``CREATED`` or ``REUSED``) and compared
+    with the target's versions before it (as the snapshot listed them), so no list of the
+    target follows each promotion; a report without them (an older Talend) makes the target
+    be listed again. The target's cached artifact list is kept up to date either way (the task
+    writes that follow need the target artifact's id). ``delete(artifact_id, version)`` deletes a
+    version brought along (default: at once; apply hands it to another thread, so that the next
+    promotion need not wait for it).
     """
     source, target = talend.source, talend.target
-    if not names:
-        return
+    _same_workspace_names(talend)
+    known = target.artifacts.get(name)
+    before = set(known.versions) if known is not None else set()
+    report = promote_scoped(talend, source.artifacts[name].id, name, "ACTION", timeout=timeout)
+    action = _promoted_action(report, name)
+    reported = action is not None and action.target_id is not None and action.versions
+    if action is not None and reported:
+        assert action.target_id is not None
+        statuses: dict[str, str | None] = {}  # version -> its status, newest first
+        for item in action.versions or []:
+            version = item.target_version or item.version
+            if version:
+                statuses[version] = item.promotion_report.status if item.promotion_report else None
+        arrived = [v for v, status in statuses.items() if status in ("CREATED", "REUSED")]
+        # What this promotion brought (REUSED too: a run sent again after an ambiguous failure
+        # finds what the first one copied) that the release does not name goes again.
+        for version in [v for v in arrived if v not in before and v not in wanted]:
+            (delete or target.client.artifacts.delete_version)(action.target_id, version)
+            arrived.remove(version)
+        versions = arrived + [v for v in (known.versions if known else []) if v not in arrived]
+        assert target.workspace is not None
+        target.artifacts[name] = Artifact(
+            id=action.target_id,
+            name=name,
+            type=known.type if known is not None else source.artifacts[name].type,
+            versions=versions,
+            workspace=target.workspace,
+        )
+        return versions
+    target.forget(ARTIFACT)
+    artifact = target.artifacts.get(name)
+    if artifact is None:
+        return []
+    deleted = False
+    for version in sorted(set(artifact.versions) - before - wanted):
+        target.client.artifacts.delete_version(artifact.id, version)
+        deleted = True
+    if deleted:
+        target.forget(ARTIFACT)
+        artifact = target.artifacts.get(name)
+    return list(artifact.versions) if artifact is not None else []
+
+
+def _same_workspace_names(talend: TalendSession) -> None:
+    source, target = talend.source, talend.target
     if source.workspace_name != target.workspace_name:
         raise WriteError(
             f"artifact versions can only be promoted between workspaces of the same name "
             f"({source.workspace_name!r} → {target.workspace_name!r})",
             hint="publish the version into the target workspace first, then promote with apply.strategy: direct",
         )
-    for name in names:
-        promote_scoped(talend, source.artifacts[name].id, name, "ACTION", timeout=timeout)
-    target.forget(ARTIFACT)
+
+
+def copy_artifact_versions(
+    talend: TalendSession, wanted: dict[str, set[str]], *, timeout: float = 1800.0
+) -> None:
+    """Bring the ``wanted`` versions of artifacts (name -> versions) into the target workspace,
+    one artifact after another (:func:`copy_artifact_version`: Talend runs one promotion per
+    environment pair at a time). Talend pairs workspaces by name, so the target workspace must
+    have the source workspace's name."""
+    if not wanted:
+        return
+    _same_workspace_names(talend)
+    for name in sorted(wanted):
+        copy_artifact_version(talend, name, wanted[name], timeout=timeout)
 
 
 def _refuse_failures(name: str, workspaces: list[Any], what: str) -> None:

@@ -25,7 +25,7 @@ import pytest
 
 from promoter import hookimpl
 from promoter.context import RunContext, RunOptions
-from promoter.engine import Engine
+from promoter.engine import Engine, MadeRelease, create_release
 from promoter.errors import StageError
 from promoter.hooks.calls import PromoterHooks
 from promoter.hooks.manager import get_plugin_manager
@@ -261,14 +261,31 @@ class StageRun:
         dry_run: bool = False,
         reason: str | None = None,
         variables: dict[str, str] | None = None,
+        release: str | None = None,
+        only: dict[str, str | None] | None = None,
         **extra: Any,
     ) -> RunOutcome:
-        """``promoter promote PIPELINE --target TARGET --yes`` (``--dry-run``: ``promoter plan``)."""
+        """``promoter promote PIPELINE --target TARGET --yes`` (``--dry-run``: ``promoter plan``;
+        ``release``: ``--release ID``; ``only``: ``--only NAME[=VERSION]``)."""
         engine, loaded = self.engine_for(pipeline or self.release, plugins, variables)
         options = RunOptions(
-            dry_run=dry_run, yes=True, reason=reason, variables=variables or {}, extra=extra
+            dry_run=dry_run,
+            yes=True,
+            reason=reason,
+            variables=variables or {},
+            extra=extra,
+            release=release,
+            only=only or {},
         )
         return engine.promote(engine.context(loaded, target=target, options=options))
+
+    def create_release(
+        self, pipeline: Path | None = None, *, name: str | None = None
+    ) -> MadeRelease:
+        """``promoter release create PIPELINE [--name NAME]``, in process."""
+        engine, loaded = self.engine_for(pipeline or self.release, (), None, command="release")
+        run = engine.context(loaded, target=None, options=RunOptions(dry_run=True, yes=True))
+        return create_release(engine.hooks, self.ledger, run, name=name)
 
     def plan(self, pipeline: Path | None = None, *, target: str = "test") -> Plan:
         """``promoter plan``: the plan of a dry run, from the ledger."""
