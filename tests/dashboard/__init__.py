@@ -1,0 +1,1 @@
+"""The release dashboard: static site and live pages, rendered in headless Chromium."""
