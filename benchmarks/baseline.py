@@ -177,3 +177,75 @@ def check_end_state(base_url: str, token: str, tasks: int) -> dict[str, Any]:
         return {"tasks": len(items), "tasks_with_runtime": with_runtime, "expected_tasks": tasks}
     finally:
         api.close()
+
+
+def run_hotfix(base_url: str, token: str, target: str, artifact: str, task_name: str,
+               poll_seconds: float = 0.25) -> dict[str, Any]:
+    """A hotfix the plain way: one artifact's latest version, one task, one smoke run, from
+    dev/Finance to ``target``/Finance — the same calls promoter makes, one at a time: the version
+    Talend's promotion brings along that the hotfix does not name is deleted again, and the
+    smoke run is polled every ``poll_seconds`` (promoter's first poll comes after 1 s, then every
+    quarter of the time run)."""
+    api = Counting(base_url, token)
+    started = time.perf_counter()
+    try:
+        source_env, source_ws = _workspace(api, "dev", "Finance")
+        target_env, target_ws = _workspace(api, target, "Finance")
+        [item] = [t for t in api.pages("/orchestration/executables/tasks",
+                                       {"workspaceId": source_ws, "name": task_name})
+                  if t["name"] == task_name]
+        task = api.call("GET", f"/orchestration/executables/tasks/{item['executable']}")
+        run_config = api.call("GET", f"/orchestration/executables/tasks/{item['executable']}/run-config")
+        [source_artifact] = api.pages("/orchestration/artifacts", {"workspaceId": source_ws, "name": artifact})
+        wanted = source_artifact["versions"][0]
+        source_connections = {c["id"]: c["name"] for c in api.pages("/orchestration/connections",
+                                                                    {"workspaceId": source_ws})}
+        definition = next(
+            d for d in api.call("GET", "/orchestration/executables/promotions")
+            if d["sourceEnvironment"]["id"] == source_env and d["targetEnvironment"]["id"] == target_env
+        )
+        run = api.call("POST", "/processing/executions/promotions", json={
+            "executable": definition["executable"], "keepTargetResources": True,
+            "keepTargetRunProfiles": True,
+            "advanced": {"artifactId": source_artifact["id"], "artifactType": "ACTION"}})
+        report = run.get("executionReport") or {}
+        while report.get("status") not in ("PROMOTED", "PROMOTION_WARNING", "PROMOTION_FAILED"):
+            time.sleep(poll_seconds)
+            report = api.call("GET", f"/processing/executions/promotions/{run['executionId']}")
+        action = next(a for w in report["workspaces"] for a in w["actions"] if a["name"] == artifact)
+        for version in action.get("versions") or []:
+            if version["promotionReport"]["status"] == "CREATED" and version["version"] != wanted:
+                api.call("DELETE", f"/orchestration/artifacts/{action['targetId']}/versions/{version['version']}")
+        target_connections = {c["name"]: c["id"] for c in api.pages("/orchestration/connections",
+                                                                    {"workspaceId": target_ws})}
+        new = api.call("POST", "/orchestration/executables/tasks", json={
+            "workspaceId": target_ws, "environmentId": target_env, "name": task["name"],
+            "description": task.get("description"), "tags": task.get("tags"),
+            "parameters": task.get("parameters"),
+            "connections": {app: target_connections[source_connections[cid]]
+                            for app, cid in (task.get("connections") or {}).items()},
+            "artifact": {"id": action["targetId"], "version": wanted}})
+        if run_config is not None:
+            api.call("PUT", f"/orchestration/executables/tasks/{new['id']}/run-config", json=run_config)
+        execution = api.call("POST", "/processing/executions", json={"executable": new["id"]})
+        while True:
+            time.sleep(poll_seconds)
+            status = api.call("GET", f"/processing/executions/{execution['executionId']}")
+            if status["status"] in FINAL:
+                break
+        wall = time.perf_counter() - started
+    finally:
+        api.close()
+    return {"status": status["status"], "wall_seconds": round(wall, 3),
+            "requests": dict(api.requests), "requests_total": sum(api.requests.values())}
+
+
+if __name__ == "__main__":  # ``python -m benchmarks.baseline hotfix URL TOKEN TARGET ARTIFACT TASK``
+    import json
+    import sys
+
+    process_started = time.perf_counter()
+    _, _, url, token, target, artifact, task = sys.argv
+    result = run_hotfix(url, token, target, artifact, task)
+    result["process_seconds_before_first_call"] = round(time.perf_counter() - process_started, 3)
+    print(json.dumps(result))

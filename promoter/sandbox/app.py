@@ -55,6 +55,10 @@ class SandboxSettings:
     run_seconds: float = 0.8
     promotion_seconds: float = 0.0
     budgets: dict[str, int] | None = field(default_factory=lambda: dict(REAL_BUDGETS))
+    budget_scope: str = "credential"
+    """Whom a budget counts: each ``credential`` (bearer token; lets tests share one sandbox
+    without sharing budgets), or each source ``ip`` address, as Talend Cloud does (every
+    client on loopback then shares one budget, like runners behind one NAT address)."""
 
 
 class SandboxState:
@@ -97,6 +101,7 @@ class SandboxState:
             "runSeconds": self.settings.run_seconds,
             "promotionSeconds": self.settings.promotion_seconds,
             "budgets": self.settings.budgets or {},
+            "budgetScope": self.settings.budget_scope,
         }
 
     # ------------------------------------------------------------------ auth
@@ -274,10 +279,11 @@ class SandboxMiddleware:
         return token is not None and self.state.token_valid(token)
 
     def _client(self, scope: Scope) -> str:
-        # The real service counts per source IP; every sandbox client is on loopback, so count per
-        # credential instead, which lets several tests share one sandbox without sharing budgets.
+        # The real service counts per source IP. Every sandbox client is on loopback, so by default
+        # count per credential, which lets several tests share one sandbox without sharing budgets;
+        # `--budget-scope ip` counts per address as Talend does (clients then share one budget).
         token = _bearer(scope)
-        if token is not None:
+        if token is not None and self.state.settings.budget_scope != "ip":
             return token
         client = scope.get("client")
         return str(client[0]) if client else "unknown"

@@ -27,9 +27,11 @@ def sandbox() -> None:
 @click.option("--token-ttl", default=1800.0, show_default=True, type=float, help="OAuth token lifetime, seconds.")
 @click.option("--run-seconds", default=0.8, show_default=True, type=float, help="How long a task execution runs.")
 @click.option("--no-rate-limit", is_flag=True, help="Do not enforce the per-minute budgets.")
+@click.option("--budget-scope", default="credential", show_default=True, type=click.Choice(["credential", "ip"]),
+              help="Count budgets per credential, or per source address as Talend Cloud does.")
 @click.option("--faults", "faults_json", default=None, help="Faults as JSON, e.g. '{\"error_rate\": 0.1}'.")
 def serve(host: str, port: int, state: str, seed: str, tasks: int, tokens: tuple[str, ...], token_ttl: float,
-          run_seconds: float, no_rate_limit: bool, faults_json: str | None) -> None:
+          run_seconds: float, no_rate_limit: bool, budget_scope: str, faults_json: str | None) -> None:
     """Serve the sandbox in the foreground until Ctrl-C."""
     from pydantic import ValidationError
 
@@ -39,7 +41,8 @@ def serve(host: str, port: int, state: str, seed: str, tasks: int, tokens: tuple
     from promoter.sandbox.seed import seed_estate
     from promoter.sandbox.server import Sandbox
 
-    settings = SandboxSettings(tokens=set(tokens) or {DEV_TOKEN}, token_ttl=token_ttl, run_seconds=run_seconds)
+    settings = SandboxSettings(tokens=set(tokens) or {DEV_TOKEN}, token_ttl=token_ttl, run_seconds=run_seconds,
+                               budget_scope=budget_scope)
     if no_rate_limit:
         settings.budgets = None
     faults = None

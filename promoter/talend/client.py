@@ -32,7 +32,7 @@ from promoter.errors import ConfigurationError
 from promoter.talend.auth import AccessToken, Authenticator, ClientCredentials
 from promoter.talend.errors import display_url
 from promoter.talend.metrics import ClientMetrics
-from promoter.talend.ratelimit import RateLimits
+from promoter.talend.ratelimit import RateLimiter, RateLimits, SharedWindow
 from promoter.talend.resources import (
     ArtifactsAPI,
     ConnectionsAPI,
@@ -238,6 +238,19 @@ class TalendClient:
             settings["retry"] = RetryPolicy(no_answer_time=retry_time)
         settings.update(options)
         return cls(**settings)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ budgets
+
+    def share_budgets(
+        self, shared: SharedWindow, *, key: str | None = None, slice: int = 1
+    ) -> None:
+        """Draw this client's request budgets from ``shared``, a window every client naming the
+        same ``key`` (default: the API's base URL) draws from: runners behind one address, which
+        Talend Cloud counts as one client. ``slice`` slots are taken per round trip to it."""
+        limits = self.transport.limiter.limits
+        self.transport.limiter = RateLimiter(
+            limits, shared=shared, shared_key=key or self.base_url, shared_slice=slice
+        )
 
     # ------------------------------------------------------------------ fan-out
 

@@ -96,6 +96,13 @@ class TalendSection(StrictModel):
         description="Seconds one request may take, connect to last byte "
         "(default: PROMOTER_TALEND_TIMEOUT, else 30).",
     )
+    budget_scope: Literal["client", "shared"] | None = Field(
+        default=None,
+        description="Whose request budgets the client paces itself under: its own (client), or "
+        "one shared through the team ledger by every runner calling the same API (shared: "
+        "runners behind one address, which Talend counts as one) "
+        "(default: PROMOTER_TALEND_BUDGET_SCOPE, else client).",
+    )
 
 
 class ArtifactsSection(RootModel[list[ArtifactConfig]]):

@@ -91,8 +91,17 @@ class ExecutionsAPI(Resource):
         timeout: float = 3600.0,
         poll_interval: float = 2.0,
         not_found_grace: float = 10.0,
+        first_poll: float = 0.0,
+        poll_growth: float = 0.0,
+        running_for: float = 0.0,
     ) -> TaskExecution:
         """Poll an execution until it ends; its final state (successful or not).
+
+        The first poll goes out after ``first_poll`` seconds (an execution just started is not
+        over yet). Then every ``poll_interval`` seconds — or, with ``poll_growth``, every
+        ``poll_growth`` times the time it has run so far (``running_for`` when the wait begins)
+        when that is shorter: a short execution is seen ending soon after it ends, a long one
+        costs few polls.
 
         A 404 during the first ``not_found_grace`` seconds is waited out: for routes and data
         services Talend answers with a deploy receipt that is not readable at once. Polls that
@@ -104,8 +113,13 @@ class ExecutionsAPI(Resource):
         deadline = started + timeout
         last: ExecutionStatus | None = None
         problem: str | None = None
+        if first_poll > 0:
+            time.sleep(min(first_poll, timeout))
         while True:
             pause = poll_interval
+            if poll_growth > 0:
+                ran = running_for + time.monotonic() - started
+                pause = min(poll_interval, max(0.05, poll_growth * ran))
             try:
                 execution = self.get(execution_id)
             except NotFound:
