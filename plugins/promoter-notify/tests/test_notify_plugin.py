@@ -49,6 +49,10 @@ def test_teams_card_on_rollback_only(
             {"url": "/slack", "events": ["finish"]},
         )
     )
+    # prod follows test in the lifecycle: the release is verified in test first.
+    verified = promoter_runner.promote(pipeline, target="test")
+    assert verified.exit_code == 0, verified.stderr
+    finishes = webhook_receiver.bodies("/slack")
     # prod: the smoke run of "Finance ledger sync" fails there, so the run is rolled back.
     result = promoter_runner.promote(pipeline, target="prod")
     assert result.outcome is not None and result.outcome.status is RunStatus.ROLLED_BACK
@@ -58,7 +62,7 @@ def test_teams_card_on_rollback_only(
     assert card["title"] == "promoter: finance-release -> prod/Finance (rollback)"
     assert "ROLLED BACK (rolled-back)" in card["text"]
     assert "Finance ledger sync" in card["text"]
-    assert webhook_receiver.bodies("/slack") == []  # not a "finish"
+    assert webhook_receiver.bodies("/slack") == finishes  # a rollback is not a "finish"
 
 
 def test_blocked_run_is_a_failure_with_a_custom_template(
