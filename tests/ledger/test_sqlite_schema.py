@@ -269,3 +269,31 @@ def test_the_cli_reads_and_migrates_an_old_file(tmp_path: Path) -> None:
         env=env, timeout=60, check=False,
     )
     assert migrated.returncode == 0 and "up to date (schema version 2)" in migrated.stdout
+
+
+def test_progress_events_are_not_synced_one_by_one_but_everything_else_is(tmp_path: Path) -> None:
+    """Progress events (hundreds a run, on apply's critical path) commit with
+    ``synchronous=NORMAL``; statuses, documents (the snapshot) and locks with ``FULL``, which also
+    makes every earlier progress event durable."""
+    ledger = SQLiteLedger(tmp_path / "ledger.db")
+
+    def level() -> int:
+        return int(ledger._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    try:
+        assert level() == 2  # FULL
+        ledger.create_run(run_record("r1"))
+        ledger.add_progress(
+            "r1", ObjectProgress(stage="apply", kind="task", key="t", status="started")
+        )
+        assert level() == 1  # NORMAL
+        ledger.save_document("r1", "snapshot", "{}")
+        assert level() == 2
+        ledger.add_progress(
+            "r1", ObjectProgress(stage="apply", kind="task", key="t", status="done")
+        )
+        ledger.set_status("r1", RunStatus.RUNNING)
+        assert level() == 2
+        assert [e.status.value for e in ledger.progress("r1")] == ["started", "done"]
+    finally:
+        ledger.close()
