@@ -19,6 +19,7 @@ import pytest
 from promoter.builtins.console import (
     make_console,
     outcome_line,
+    plain_plan_table,
     plan_table,
     print_evidence,
     wants_plain,
@@ -80,6 +81,28 @@ def test_plan_table_shows_field_diffs_and_masks_secrets() -> None:
     assert "parameters.DB_PASSWORD: (secret changed)" in text
     assert "secret:sha256" not in text and "0123456789abcdef" not in text
     assert not ESCAPE.search(text)
+
+
+def test_the_plain_plan_table_is_drawn_without_rich_exactly_as_rich_draws_it() -> None:
+    plan = sample_plan()
+    plan.changes.append(
+        Change(
+            kind="task",
+            key="[bold]Wide 表 name\x1b[8m",
+            action=ChangeAction.CREATE,
+            fields=[FieldChange(path="parameters.NOTE", before=None, after="[red]x[/red]")],
+        )
+    )
+    plan.changes += [
+        Change(kind="connection", key=f"c{i}", action=ChangeAction.UNCHANGED) for i in range(20)
+    ]
+    drawn = io.StringIO()
+    make_console(drawn, plain=True).print(plan_table(plan, plain=True))
+    written = io.StringIO()
+    make_console(written, plain=True).out(plain_plan_table(plan), highlight=False)
+    assert written.getvalue() == drawn.getvalue()
+    assert "[bold]Wide 表 name\\x1b[8m" in written.getvalue()  # data stays data
+    assert "| unchanged | 21 objects" in written.getvalue()
 
 
 def test_plain_means_no_tty_or_no_color_or_dumb_terminal() -> None:
