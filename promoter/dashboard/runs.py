@@ -15,13 +15,7 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from promoter.builtins.reports.document import (
-    SCHEMA_ID,
-    SCHEMA_VERSION,
-    iso_time,
-    mask_fingerprints,
-)
-from promoter.builtins.reports.state import rollback_effects, target_state
+from promoter.builtins.reports.document import assemble_document
 from promoter.ledger import Ledger, RunRecord
 from promoter.model import Plan, RunOutcome
 
@@ -58,90 +52,28 @@ def run_document(ledger: Ledger, record: RunRecord) -> dict[str, Any] | None:
         _moment(record.updated_at, created),
         datetime.fromtimestamp(max(ends), UTC) if ends else created,
     )
-    plan = outcome.plan
-    document: dict[str, Any] = {
-        "$schema": SCHEMA_ID,
-        "schema_version": SCHEMA_VERSION,
-        "run": {
-            "id": record.id,
-            "command": record.command,
-            "pipeline": record.pipeline_name,
-            "pipeline_kind": record.options.get("kind") or "release",
-            "pipeline_file": record.pipeline_file,
-            "pipeline_sha256": record.pipeline_sha256,
-            "source": record.source,
-            "target": record.target,
-            "user": record.user,
-            "host": record.host or socket.gethostname(),
-            "reason": record.reason,
-            "dry_run": record.dry_run,
-            "resumed": record.command == "resume",
-            "versions": outcome.versions or dict(record.versions),
-            "started_at": iso_time(started),
-            "finished_at": iso_time(finished),
-            "duration": round((finished - started).total_seconds(), 3),
-        },
-        "outcome": {
-            "status": outcome.status.value,
-            "exit_code": outcome.exit_code,
-            "message": outcome.message,
-        },
-        "stages": [
-            {
-                "stage": s.stage,
-                "status": s.status.value,
-                "started_at": iso_time(s.started_at),
-                "offset": round(max(0.0, (s.started_at - started).total_seconds()), 3),
-                "duration": round(s.duration, 3),
-                "plugin": s.plugin,
-                "messages": list(s.messages),
-            }
-            for s in outcome.stages
-        ],
-        "plan": None,
-        "gates": [g.model_dump(mode="json") for g in outcome.gates],
-        "checks": [c.model_dump(mode="json") for c in outcome.checks],
-        "rollback": (
-            {
-                "complete": outcome.rollback.complete,
-                "restored": [str(r) for r in outcome.rollback.restored],
-                "differences": list(outcome.rollback.differences),
-                "message": outcome.rollback.message,
-                "effects": rollback_effects(outcome),
-            }
-            if outcome.rollback is not None
-            else None
-        ),
-        "target_state": target_state(outcome, record.target),
-        "progress": [
-            {
-                "stage": p.stage,
-                "object": f"{p.kind}:{p.key}",
-                "status": p.status.value,
-                "message": p.message,
-                "at": iso_time(p.at),
-            }
-            for p in ledger.progress(record.id)
-        ],
+    facts = {
+        "id": record.id,
+        "command": record.command,
+        "pipeline": record.pipeline_name,
+        "pipeline_kind": record.options.get("kind") or "release",
+        "pipeline_file": record.pipeline_file,
+        "pipeline_sha256": record.pipeline_sha256,
+        "source": record.source,
+        "target": record.target,
+        "user": record.user,
+        "host": record.host or socket.gethostname(),
+        "reason": record.reason,
+        "dry_run": record.dry_run,
+        "resumed": record.command == "resume",
+        "versions": outcome.versions or dict(record.versions),
     }
-    if plan is not None:
-        document["plan"] = {
-            "target": plan.target.key,
-            "summary": plan.counts(),
-            "changes": [
-                {
-                    "kind": c.kind,
-                    "key": c.key,
-                    "action": c.action.value,
-                    "fields": [
-                        {"path": f.path, "before": f.before, "after": f.after} for f in c.fields
-                    ],
-                }
-                for c in plan.changes
-            ],
-        }
-    masked: dict[str, Any] = json.loads(json.dumps(mask_fingerprints(document), default=str))
-    return masked
+    document = assemble_document(
+        facts, outcome, ledger.progress(record.id), started=started, finished=finished
+    )
+    # Through JSON: what the page renders is what run.json would hold.
+    shown: dict[str, Any] = json.loads(json.dumps(document, default=str))
+    return shown
 
 
 def report_html(ledger: Ledger, record: RunRecord) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,27 +66,53 @@ def build_document(
 ) -> dict[str, Any]:
     """The ``run.json`` document (schema ``docs/schemas/run-v1.json``), secrets masked."""
     captured = capture(run)
-    finished = finished_at or datetime.now(UTC)
+    facts = {
+        "id": outcome.run_id,
+        "command": run.command,
+        "pipeline": run.pipeline.name,
+        "pipeline_kind": run.pipeline.kind,
+        "pipeline_file": str(run.pipeline_path),
+        "pipeline_sha256": run.loaded.sha256,
+        "source": run.source.key,
+        "target": run.target.key,
+        "user": run.user,
+        "host": socket.gethostname(),
+        "reason": run.reason,
+        "dry_run": run.dry_run,
+        "resumed": run.resumed,
+        "versions": outcome.versions,
+    }
     started = min([captured.started_at, *(s.started_at for s in outcome.stages)])
+    document = assemble_document(
+        facts,
+        outcome,
+        captured.progress,
+        started=started,
+        finished=finished_at or datetime.now(UTC),
+    )
+    # Secret values the run resolved never leave it, whatever field they ended up in.
+    redacted: dict[str, Any] = json.loads(run.secrets.redact(json.dumps(document)))
+    return redacted
+
+
+def assemble_document(
+    facts: dict[str, Any],
+    outcome: RunOutcome,
+    progress: Iterable[ObjectProgress],
+    *,
+    started: datetime,
+    finished: datetime,
+) -> dict[str, Any]:
+    """The ``run.json`` document of a run whose own ``facts`` (the ``run`` object's fields up to
+    ``versions``: id, command, pipeline, target...) are given, from its outcome and per-object
+    progress; secret fingerprints masked. The run's reports build it as the run ends; the
+    dashboard builds it again from what the ledger kept."""
     plan = outcome.plan
     document: dict[str, Any] = {
         "$schema": SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
         "run": {
-            "id": outcome.run_id,
-            "command": run.command,
-            "pipeline": run.pipeline.name,
-            "pipeline_kind": run.pipeline.kind,
-            "pipeline_file": str(run.pipeline_path),
-            "pipeline_sha256": run.loaded.sha256,
-            "source": run.source.key,
-            "target": run.target.key,
-            "user": run.user,
-            "host": socket.gethostname(),
-            "reason": run.reason,
-            "dry_run": run.dry_run,
-            "resumed": run.resumed,
-            "versions": outcome.versions,
+            **facts,
             "started_at": iso_time(started),
             "finished_at": iso_time(finished),
             "duration": round((finished - started).total_seconds(), 3),
@@ -121,7 +148,7 @@ def build_document(
             if outcome.rollback is not None
             else None
         ),
-        "target_state": target_state(outcome, run.target.key),
+        "target_state": target_state(outcome, facts["target"]),
         "progress": [
             {
                 "stage": p.stage,
@@ -130,7 +157,7 @@ def build_document(
                 "message": p.message,
                 "at": iso_time(p.at),
             }
-            for p in captured.progress
+            for p in progress
         ],
     }
     if plan is not None:
@@ -150,6 +177,4 @@ def build_document(
             ],
         }
     masked: dict[str, Any] = mask_fingerprints(document)
-    # Secret values the run resolved never leave it, whatever field they ended up in.
-    redacted: dict[str, Any] = json.loads(run.secrets.redact(json.dumps(masked)))
-    return redacted
+    return masked
