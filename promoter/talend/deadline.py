@@ -15,26 +15,35 @@ connections — direct, or through the proxies of ``HTTP(S)_PROXY``/``ALL_PROXY`
 A TLS handshake is one operation: CPython bounds ``do_handshake`` by the socket timeout as a whole.
 Name resolution (``getaddrinfo``) is not bounded by any socket timeout; it is the one step outside
 the deadline.
+
+Being the client's one ``httpx.Client``, :class:`DeadlineClient` also spares two costs httpx pays
+for every client or answer whatever it holds: an SSL context per client (one is shared,
+:func:`shared_verification`) and a pass through :mod:`http.cookiejar` per answer, even one that
+sets no cookie (:class:`AnswerCookies`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 import threading
 import time
 import typing
 from collections.abc import Iterable, Iterator
+from http.cookiejar import CookieJar
 
 import httpcore
 import httpx
 
 __all__ = [
+    "AnswerCookies",
     "DeadlineBackend",
     "DeadlineClient",
     "DeadlineHTTPTransport",
     "DeadlineStream",
     "request_deadline",
+    "shared_verification",
     "time_left",
 ]
 
@@ -42,6 +51,12 @@ _current = threading.local()
 
 #: httpx's own default (the client always passes its limits; this only mirrors the signature).
 _HTTPX_DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+#: The environment variables that shape the SSL context httpx makes for ``verify=True``.
+_SSL_ENVIRONMENT = ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE")
+
+_ssl_contexts: dict[tuple[object, ...], ssl.SSLContext] = {}
+_ssl_contexts_lock = threading.Lock()
 
 #: Bytes written per operation, so that a server that reads slowly cannot stretch one write past
 #: the deadline by more than one chunk.
@@ -169,10 +184,65 @@ class DeadlineHTTPTransport(httpx.HTTPTransport):
             pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
+class AnswerCookies(httpx.Cookies):
+    """httpx's cookie store, which skips the cookie jar for answers that set no cookie.
+
+    httpx hands every answer to :mod:`http.cookiejar`, which copies its headers into an
+    ``email.message.Message`` and builds a ``urllib`` request before it looks for ``Set-Cookie``
+    — about as much CPU per answer as promoter's own handling of it. The jar ignores an answer
+    without ``Set-Cookie`` or ``Set-Cookie2``, so skipping it changes nothing; any other answer
+    goes to the jar as before.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+def shared_verification(
+    verify: ssl.SSLContext | str | bool, *, trust_env: bool, http2: bool
+) -> ssl.SSLContext | str | bool:
+    """``verify`` for a transport: httpx's default (``True``) becomes the SSL context httpx would
+    make for it, made once per process and set of SSL environment variables.
+
+    httpx makes a context for every client, even for ``http://``, and loading the CA bundle
+    costs about 20 ms of CPU each time; a run makes a client to check its settings, then one to
+    work with. Contexts made from the same settings are alike, and an SSL context is made to be
+    shared by connections (HTTP/1.1 and HTTP/2 clients still get one each, for their ALPN).
+    Any other ``verify`` is returned as it is.
+    """
+    if verify is not True:
+        return verify
+    environment = tuple(os.environ.get(name) for name in _SSL_ENVIRONMENT) if trust_env else ()
+    key = (trust_env, http2, *environment)
+    with _ssl_contexts_lock:
+        context = _ssl_contexts.get(key)
+        if context is None:
+            context = _ssl_contexts[key] = httpx.create_ssl_context(verify=True, trust_env=trust_env)
+    return context
+
+
 class DeadlineClient(httpx.Client):
     """An ``httpx.Client`` whose every transport — the default one and those of the proxies taken
     from the environment — is a :class:`DeadlineHTTPTransport`. Pass ``transport=`` to replace
-    the network altogether (tests); that one is used as given."""
+    the network altogether (tests); that one is used as given. Its cookies are
+    :class:`AnswerCookies`; its default SSL context is shared (:func:`shared_verification`)."""
+
+    def __init__(self, **options: typing.Any) -> None:
+        super().__init__(**options)
+        self.cookies = self._cookies  # through the setter below
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The cookies sent with every request (and kept from the answers)."""
+        return self._cookies
+
+    @cookies.setter
+    def cookies(
+        self, cookies: httpx.Cookies | CookieJar | dict[str, str] | list[tuple[str, str]] | None
+    ) -> None:
+        self._cookies = AnswerCookies(cookies)
 
     def _init_transport(
         self,
@@ -186,6 +256,8 @@ class DeadlineClient(httpx.Client):
     ) -> httpx.BaseTransport:
         if transport is not None:
             return transport
+        if cert is None:
+            verify = shared_verification(verify, trust_env=trust_env, http2=http2)
         return DeadlineHTTPTransport(
             verify=verify, cert=cert, trust_env=trust_env, http1=http1, http2=http2, limits=limits
         )
@@ -200,6 +272,8 @@ class DeadlineClient(httpx.Client):
         http2: bool = False,
         limits: httpx.Limits = _HTTPX_DEFAULT_LIMITS,
     ) -> httpx.BaseTransport:
+        if cert is None:
+            verify = shared_verification(verify, trust_env=trust_env, http2=http2)
         return DeadlineHTTPTransport(
             verify=verify,
             cert=cert,

@@ -90,14 +90,16 @@ class _Mapper:
     def __init__(self, run: RunContext, bundle: ExportBundle) -> None:
         self.run = run
         self.bundle = bundle
+        # Built once: the sections do not change during the stage, and each task asks for them.
+        self.settings = config(run)
         self.talend: TalendSession = session(run)
         self.target = self.talend.target
         self.problems: list[MappingProblem] = []
         self.pipeline_file = run.loaded.display
         self.versions: dict[str, str] = dict(bundle.versions)
-        self.secret_refs: dict[str, SecretRef] = dict(config(run).parameters.secrets)
+        self.secret_refs: dict[str, SecretRef] = dict(self.settings.parameters.secrets)
         self.explicit: dict[str, str | None] = {}
-        for name, value in config(run).parameters.values.items():
+        for name, value in self.settings.parameters.values.items():
             if isinstance(value, SecretRef):
                 self.secret_refs[name] = value
             else:
@@ -110,7 +112,7 @@ class _Mapper:
     # ------------------------------------------------------------------ connections
 
     def target_connection_name(self, source_name: str) -> str:
-        mapped = config(self.run).connections.map.get(source_name)
+        mapped = self.settings.connections.map.get(source_name)
         if isinstance(mapped, dict):
             return mapped.get(self.run.target.environment, source_name)
         return mapped or source_name
@@ -130,7 +132,7 @@ class _Mapper:
                 )
                 return None
             return ExportedObject(kind=CONNECTION, key=name, body=existing)
-        create = config(self.run).connections.create_missing
+        create = self.settings.connections.create_missing
         if create is None:
             self.problem(
                 f"connection {name!r} ({exported.body['app']}) does not exist in {self.run.target}",
@@ -272,7 +274,7 @@ class _Mapper:
         current: dict[str, Any] | None,
         task: ObjectRef | None = None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        policy = config(self.run).parameters.policy
+        policy = self.settings.parameters.policy
         src = {k: v for k, v in (source or {}).items() if not is_fingerprint(v)}
         cur = dict(current or {})
         if policy == "template":
@@ -514,7 +516,7 @@ class _Mapper:
         tasks = self.talend.client.map(
             lambda o: self.map_task(o, artifacts),
             by_kind.get(TASK, []),
-            concurrency=config(self.run).apply.concurrency,
+            concurrency=self.settings.apply.concurrency,
         )
         objects.extend(tasks)
         objects.extend(

@@ -13,7 +13,7 @@ from promoter.talend.errors import TalendAPIError, TalendError
 from promoter.talend.models import ConnectionParameter, ExecutionPlanSummary, Page
 from promoter.talend.paging import Paginator
 from promoter.talend.retries import is_retryable
-from promoter.talend.transport import Transport, logger
+from promoter.talend.transport import Transport, logger, validated
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 R = TypeVar("R")
@@ -27,7 +27,7 @@ BUSY_PAIR_MAX_PAUSE = 15.0
 
 def one(model: type[M]) -> Callable[[httpx.Response], M]:
     """A parser of an answer holding one ``model``."""
-    return lambda response: model.model_validate(response.json())
+    return lambda response: validated(model.model_validate_json, model.model_validate, response)
 
 
 def many(model: type[M]) -> Callable[[httpx.Response], list[M]]:
@@ -35,7 +35,7 @@ def many(model: type[M]) -> Callable[[httpx.Response], list[M]]:
     adapter = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
 
     def parse(response: httpx.Response) -> list[M]:
-        items: list[M] = adapter.validate_python(response.json())
+        items: list[M] = validated(adapter.validate_json, adapter.validate_python, response)
         return items
 
     return parse
@@ -46,7 +46,9 @@ def page_of(model: type[M]) -> Callable[[httpx.Response], Page[M]]:
     page_model = Page[model]  # type: ignore[valid-type]
 
     def parse(response: httpx.Response) -> Page[M]:
-        page: Page[M] = page_model.model_validate(response.json())
+        page: Page[M] = validated(
+            page_model.model_validate_json, page_model.model_validate, response
+        )
         return page
 
     return parse
