@@ -88,23 +88,31 @@ class ArtifactState:
         }
 
 
-def _previous_versions(plan: Plan, version: str) -> tuple[list[str], bool, bool]:
-    """``(versions before, whether the plan changes anything to put version in place, whether it
-    creates the version)``, read from the plan's field changes and created objects."""
-    previous: list[str] = []
-    changed = created = False
-    for change in plan.pending:
-        body = change.after or {}
-        if change.action is ChangeAction.CREATE and (
-            body.get("version") == version or change.key.endswith(f"@{version}")
-        ):
-            created = changed = True
-        for f in change.fields:
-            if f.after == version and f.before != version:
-                changed = True
-                if isinstance(f.before, str) and f.before not in previous:
-                    previous.append(f.before)
-    return previous, changed, created
+class _VersionChanges:
+    """What the plan's pending changes do to each version, read in one pass over the plan (a
+    plan of 1,000 tasks over 200 artifacts would otherwise be read 200 times)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.created: set[str] = set()
+        self.previous: dict[str, list[str]] = {}  # version -> the versions it replaces
+        for change in plan.pending:
+            if change.action is ChangeAction.CREATE:
+                version = (change.after or {}).get("version")
+                if isinstance(version, str):
+                    self.created.add(version)
+                parts = change.key.split("@")  # "name@version": the key ends with "@version"
+                self.created.update("@".join(parts[i:]) for i in range(1, len(parts)))
+            for f in change.fields:
+                if isinstance(f.after, str) and f.before != f.after:
+                    replaced = self.previous.setdefault(f.after, [])
+                    if isinstance(f.before, str) and f.before not in replaced:
+                        replaced.append(f.before)
+
+    def of(self, version: str) -> tuple[list[str], bool, bool]:
+        """``(versions before, whether the plan changes anything to put version in place,
+        whether it creates the version)``."""
+        created = version in self.created
+        return list(self.previous.get(version, [])), created or version in self.previous, created
 
 
 def artifact_states(outcome: RunOutcome) -> list[ArtifactState]:
@@ -113,9 +121,10 @@ def artifact_states(outcome: RunOutcome) -> list[ArtifactState]:
     if plan is None:
         return []
     status = outcome.status.value
+    changes = _VersionChanges(plan)
     states: list[ArtifactState] = []
     for name, version in sorted(plan.versions.items()):
-        previous, changed, created = _previous_versions(plan, version)
+        previous, changed, created = changes.of(version)
         if not changed:
             state = "unchanged"
         elif status in ("promoted", "nothing-to-do"):
