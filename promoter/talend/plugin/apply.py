@@ -74,6 +74,12 @@ def _native_flow(talend: TalendSession, name: str) -> None:
     talend.target.forget(TASK, CONNECTION)
 
 
+def _collect_into(found: list[tuple[str, str]]) -> Callable[[str, str], None]:
+    """A ``delete(artifact_id, version)`` for :func:`copy_artifact_version` that only notes the
+    version, for apply to delete it in its own time."""
+    return lambda artifact_id, version: found.append((artifact_id, version))
+
+
 class _Apply:
     """One apply: the plan's pending changes by kind, and what has been written."""
 
@@ -85,6 +91,10 @@ class _Apply:
         self.applied: list[ObjectRef] = []
         self.skipped: list[ObjectRef] = []
         self.by_kind: dict[str, list[Change]] = {}
+        # What the target held of each artifact when the plan was made (None: a plan from a
+        # plugin or an older promoter that did not record it).
+        recorded = plan.metadata.get("targetVersions")
+        self.target_versions: dict[str, list[str]] = recorded if isinstance(recorded, dict) else {}
         for change in plan.pending:
             if run.already_done("apply", change.kind, change.key):
                 self.skipped.append(change.ref)
@@ -140,12 +150,10 @@ class _Apply:
     ) -> None:
         """Promote each artifact's versions in turn; ``landed(name)`` once they are all there.
         The versions a promotion brought along that the release does not name are deleted
-        ``later`` (by the writers: the next promotion need not wait for it)."""
+        ``later`` (by the writers: the next promotion need not wait for it), and the artifact's
+        versions are recorded done only after that: a run that dies in between leaves them to
+        its resume, which must not find them done with an extra version still in the target."""
         client = self.talend.client
-
-        def delete(artifact_id: str, version: str) -> None:
-            later(lambda: client.artifacts.delete_version(artifact_id, version))
-
         changes: dict[str, list[Change]] = {}
         for change in self.by_kind.get(ARTIFACT_VERSION, []):
             assert change.after is not None
@@ -155,12 +163,26 @@ class _Apply:
                 return
             ours = changes[name]
             wanted = {c.after["version"] for c in ours if c.after}
-            present = copy_artifact_version(self.talend, name, wanted, delete=delete)
+            extra: list[tuple[str, str]] = []  # (artifact id, version) brought along
+            held = self.target_versions.get(name)
+            present = copy_artifact_version(
+                self.talend, name, wanted, delete=_collect_into(extra), before=held
+            )
             for change in ours:
                 assert change.after is not None
                 if change.after["version"] not in present:
                     raise WriteError(f"artifact version {change.key} did not reach the target")
-                self.done(change)
+
+            def finish(ours: list[Change] = ours, extra: list[tuple[str, str]] = extra) -> None:
+                for artifact_id, version in extra:
+                    client.artifacts.delete_version(artifact_id, version)
+                for change in ours:
+                    self.done(change)
+
+            if extra:
+                later(finish)
+            else:
+                finish()
             landed(name)
 
     def write_task(self, change: Change) -> None:

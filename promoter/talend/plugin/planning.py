@@ -24,7 +24,7 @@ from promoter import (
 )
 from promoter.talend.plugin.sections import config
 from promoter.talend.plugin.session import session
-from promoter.talend.plugin.workspace import APPLY_ORDER, Body
+from promoter.talend.plugin.workspace import APPLY_ORDER, ARTIFACT_VERSION, Body
 
 #: Keys of a mapped body that say how to write it, not what the target holds.
 WRITE_ONLY_KEYS = frozenset({"secrets"})
@@ -80,6 +80,15 @@ def plan_mapping(run: RunContext, mapping: TargetMapping) -> Plan:
         change_for(o.kind, o.key, o.body, current[ref])
         for o, ref in zip(objects, refs, strict=True)
     ]
+    # The versions the target holds before the run, of each artifact the plan brings a version
+    # of: apply deletes what Talend's promotion brings along beyond the release and these, also
+    # when a resumed run finds the versions of an attempt that died before deleting them.
+    created = {
+        c.after["name"]
+        for c in changes
+        if c.kind == ARTIFACT_VERSION and c.action is ChangeAction.CREATE and c.after is not None
+    }
+    held = {name: target.artifacts.get(name) for name in sorted(created)}
     return Plan(
         target=run.target,
         changes=changes,
@@ -88,6 +97,10 @@ def plan_mapping(run: RunContext, mapping: TargetMapping) -> Plan:
             "repositories": mapping.metadata.get("repositories", {}),
             "strategy": config(run).apply.strategy,
             "targetFingerprint": bodies_fingerprint({str(r): current[r] for r in refs}),
+            "targetVersions": {
+                name: list(artifact.versions) if artifact is not None else []
+                for name, artifact in held.items()
+            },
         },
     )
 

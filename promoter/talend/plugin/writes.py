@@ -9,7 +9,7 @@ say — a run configuration reset by an artifact upgrade, say — is an error, n
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Literal
 
 from promoter import FieldChange, PromoterError
@@ -222,6 +222,7 @@ def copy_artifact_version(
     *,
     timeout: float = 1800.0,
     delete: Callable[[str, str], None] | None = None,
+    before: Collection[str] | None = None,
 ) -> list[str]:
     """Bring the ``wanted`` versions of artifact ``name`` into the target workspace through
     Talend's own promotion; the versions the target has afterwards.
@@ -236,12 +237,14 @@ def copy_artifact_version(
     be listed again. The target's cached artifact list is kept up to date either way (the task
     writes that follow need the target artifact's id). ``delete(artifact_id, version)`` deletes a
     version brought along (default: at once; apply hands it to another thread, so that the next
-    promotion need not wait for it).
+    promotion need not wait for it). ``before`` is what the target held before the run (the
+    plan's ``targetVersions``; default: what it holds now), so that a resumed run also deletes
+    what an attempt that died brought along.
     """
     source, target = talend.source, talend.target
     _same_workspace_names(talend)
     known = target.artifacts.get(name)
-    before = set(known.versions) if known is not None else set()
+    held = set(before) if before is not None else set(known.versions if known else ())
     report = promote_scoped(talend, source.artifacts[name].id, name, "ACTION", timeout=timeout)
     action = _promoted_action(report, name)
     reported = action is not None and action.target_id is not None and action.versions
@@ -255,10 +258,12 @@ def copy_artifact_version(
         arrived = [v for v, status in statuses.items() if status in ("CREATED", "REUSED")]
         # What this promotion brought (REUSED too: a run sent again after an ambiguous failure
         # finds what the first one copied) that the release does not name goes again.
-        for version in [v for v in arrived if v not in before and v not in wanted]:
+        gone = [v for v in arrived if v not in held and v not in wanted]
+        for version in gone:
             (delete or target.client.artifacts.delete_version)(action.target_id, version)
             arrived.remove(version)
-        versions = arrived + [v for v in (known.versions if known else []) if v not in arrived]
+        kept = [v for v in (known.versions if known else []) if v not in arrived and v not in gone]
+        versions = arrived + kept
         assert target.workspace is not None
         target.artifacts[name] = Artifact(
             id=action.target_id,
@@ -273,7 +278,7 @@ def copy_artifact_version(
     if artifact is None:
         return []
     deleted = False
-    for version in sorted(set(artifact.versions) - before - wanted):
+    for version in sorted(set(artifact.versions) - held - wanted):
         target.client.artifacts.delete_version(artifact.id, version)
         deleted = True
     if deleted:
