@@ -77,7 +77,35 @@ class RateLimits:
         return cls(orchestration=None, processing=None, monitoring=None, security=None)
 
 
-class TokenBucket:
+class _Pacer:
+    """What every limiter of this module shares: the clock, the lock, waiting for a reserved
+    slot, and the pause a ``Retry-After`` imposes. Subclasses say when the next slot is
+    (:meth:`reserve`, under ``_lock``, at least ``_paused_until``)."""
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+
+    def reserve(self) -> float:
+        """Take a slot and return how long the caller must wait before using it (seconds)."""
+        raise NotImplementedError
+
+    def acquire(self) -> float:
+        """Wait until a request may leave; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+class TokenBucket(_Pacer):
     """A thread-safe token bucket admitting at most ``budget`` requests in any ``period`` seconds."""
 
     def __init__(
@@ -99,12 +127,9 @@ class TokenBucket:
         if not 1 <= self.burst <= self.budget:
             raise ValueError(f"burst must be between 1 and the budget, not {self.burst}")
         self.rate = (self.budget - self.burst) / self.period or self.budget / self.period
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
+        super().__init__(clock, sleep)
         self._tokens = self.burst
         self._updated = clock()
-        self._paused_until = 0.0
 
     def reserve(self) -> float:
         """Take a token and return how long the caller must wait before using it (seconds)."""
@@ -116,23 +141,11 @@ class TokenBucket:
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
             return max(wait, self._paused_until - now)
 
-    def acquire(self) -> float:
-        """Wait until a request may leave; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def pause(self, seconds: float) -> None:
-        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
-
     def __repr__(self) -> str:
         return f"<TokenBucket {self.budget:g}/{self.period:g}s burst={self.burst:g}>"
 
 
-class SlidingWindow:
+class SlidingWindow(_Pacer):
     """A thread-safe limiter admitting at most ``budget`` requests in any ``period`` seconds.
 
     It remembers when the last ``budget`` requests leave (or will leave, for reserved slots): a
@@ -157,11 +170,8 @@ class SlidingWindow:
         self.period = float(period)
         self.margin = self.period / 100 if margin is None else float(margin)
         self._capacity = int(budget)
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
+        super().__init__(clock, sleep)
         self._slots: deque[float] = deque(maxlen=self._capacity)
-        self._paused_until = 0.0
 
     def reserve(self) -> float:
         """Take a slot and return how long the caller must wait before using it (seconds)."""
@@ -172,18 +182,6 @@ class SlidingWindow:
                 slot = max(slot, self._slots[0] + self.period + self.margin)
             self._slots.append(slot)  # the deque drops the oldest
             return slot - now
-
-    def acquire(self) -> float:
-        """Wait until a request may leave; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def pause(self, seconds: float) -> None:
-        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def __repr__(self) -> str:
         return f"<SlidingWindow {self.budget:g}/{self.period:g}s>"
@@ -206,7 +204,7 @@ class SharedWindow(Protocol):
         ...
 
 
-class SharedSlots:
+class SharedSlots(_Pacer):
     """One API family's budget drawn from a :class:`SharedWindow`: a limiter with
     :class:`SlidingWindow`'s interface whose slots every client of the ``key`` shares.
 
@@ -239,11 +237,8 @@ class SharedSlots:
         self.period = float(period)
         self.margin = self.period / 100 if margin is None else float(margin)
         self.slice = int(min(slice, budget))
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
+        super().__init__(clock, sleep)
         self._slots: deque[float] = deque()
-        self._paused_until = 0.0
         self.round_trips = 0
         """Reservations sent to the shared window."""
         self.wasted = 0
@@ -269,18 +264,6 @@ class SharedSlots:
                 self._slots.extend(now + max(0.0, wait) for wait in waits)
             slot = self._slots.popleft()
             return max(0.0, slot - now, self._paused_until - now)
-
-    def acquire(self) -> float:
-        """Wait until a request may leave; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-    def pause(self, seconds: float) -> None:
-        """Admit nothing for ``seconds`` (the server said ``Retry-After``)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def __repr__(self) -> str:
         return f"<SharedSlots {self.key} {self.family} {self.budget:g}/{self.period:g}s slice={self.slice}>"
