@@ -55,6 +55,16 @@ def base_plugin_manager(ctx: click.Context) -> PromoterPluginManager:
 class PluginOptionsCommand(click.Command):
     """A command whose options include those plugins contribute (``promoter_add_cli_options``)."""
 
+    ends_startup = True
+    """Its start-up includes loading the plugins, when its arguments are parsed: it ends once
+    they are (:func:`promoter.cli.startup_done`), not when the command is found."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from promoter.cli import startup_done
+
+        startup_done()
+        return super().invoke(ctx)
+
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         """The command's own parameters, then the plugins' (cached per invocation)."""
         params = super().get_params(ctx)
