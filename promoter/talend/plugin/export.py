@@ -89,17 +89,22 @@ def selected_artifacts(run: RunContext) -> list[ArtifactConfig]:
 
 def export(run: RunContext) -> ExportBundle:
     """Read everything the pipeline promotes from the source workspace."""
-    source = session(run).source
+    talend = session(run)
+    source = talend.source
     if source.environment is None:
         raise ConfigurationError(
             f"source environment {source.environment_name!r} does not exist",
             hint="check source.environment in the pipeline file",
         )
+    # Map reads the target next: its lists are read meanwhile — once Talend has answered, so
+    # that an API out of reach is retried (and said) once, by the source's reads.
+    talend.target.prefetch_in_background()
     if source.workspace is None:
         raise ConfigurationError(
             f"workspace {source.workspace_name!r} does not exist in {source.environment_name}",
             hint="check source.workspace in the pipeline file",
         )
+    source.prefetch()
     objects: list[ExportedObject] = []
     selected: dict[str, str] = {}
     artifact_ids: dict[str, str] = {}

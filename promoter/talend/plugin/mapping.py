@@ -54,6 +54,7 @@ from promoter.talend.plugin.workspace import (
     Body,
     fingerprint,
     is_fingerprint,
+    lists_read_for,
 )
 
 
@@ -471,6 +472,7 @@ class _Mapper:
 
     def map(self) -> TargetMapping:
         target = self.target
+        target.prefetch(lists_read_for({obj.kind for obj in self.bundle.objects}))
         if target.environment is None:
             self.problem(
                 f"target environment {target.environment_name!r} does not exist",

@@ -56,14 +56,21 @@ class TalendSession:
     target: TalendWorkspace
     promotion: PromotionDefinition | None = None
 
-    def fresh_target(self) -> TalendWorkspace:
-        """A new view of the target, with nothing cached (for snapshot and rollback reads)."""
+    def fresh_target(self, *, same_workspace: bool = False) -> TalendWorkspace:
+        """A new view of the target, with nothing cached (for snapshot and rollback reads).
+
+        With ``same_workspace``, the environment and workspace the current view found are kept
+        (their identity, not their contents): the snapshot, moments after the plan, reads what
+        they hold again without looking them up again."""
+        previous = self.target
         self.target = TalendWorkspace(
             self.client,
-            self.target.environment_name,
-            self.target.workspace_name,
-            secret_parameters=self.target.secret_parameters,
+            previous.environment_name,
+            previous.workspace_name,
+            secret_parameters=previous.secret_parameters,
         )
+        if same_workspace:
+            self.target.keep_identity_of(previous)
         return self.target
 
 

@@ -1,6 +1,7 @@
 """Snapshot: record the target as it is, right before apply writes to it.
 
-The snapshot re-reads the target (nothing cached) and refuses to go on when it no longer matches
+The snapshot re-reads the target (nothing cached but the identity of its environment and
+workspace, found by the plan moments before) and refuses to go on when it no longer matches
 the plan: someone changed the target since the plan was made. It keeps the canonical body of
 every object the plan touches — ``None`` for those the plan creates, so that rollback deletes
 them — and the versions of every artifact that receives one.
@@ -40,7 +41,7 @@ def snapshot_refs(plan: Plan) -> list[ObjectRef]:
 
 def take_snapshot(run: RunContext, plan: Plan) -> Snapshot:
     """Read the target afresh; refuse when it changed since the plan."""
-    target = session(run).fresh_target()
+    target = session(run).fresh_target(same_workspace=True)
     refs = snapshot_refs(plan)
     bodies = target.read_many(refs, concurrency=config(run).apply.concurrency)
     changed = [

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
-from functools import cached_property
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 from promoter import ObjectRef
 from promoter.talend.client import TalendClient
@@ -60,6 +60,24 @@ PLAN = "plan"
 APPLY_ORDER = (WORKSPACE, ARTIFACT_VERSION, CONNECTION, TASK, PLAN)
 
 FINGERPRINT_PREFIX = "secret:sha256:"
+
+#: The lists a workspace is read from, one request each (a page of 100 items).
+LISTS = ("tasks", "connections", "artifacts", "plans", "schedules")
+
+#: The lists map, plan and snapshot read of a target (its plans only when a plan is promoted).
+TARGET_LISTS = ("tasks", "connections", "artifacts", "schedules")
+
+logger = logging.getLogger("promoter.talend")
+
+V = TypeVar("V")
+
+
+def lists_read_for(kinds: Collection[str]) -> list[str]:
+    """The lists of a target that reading objects of these kinds needs."""
+    if TASK in kinds or PLAN in kinds:  # a task's body names connections, artifact, schedule
+        return [*TARGET_LISTS, *(["plans"] if PLAN in kinds else [])]
+    listed = ((ARTIFACT_VERSION, "artifacts"), (CONNECTION, "connections"))
+    return [name for kind, name in listed if kind in kinds]
 
 
 def fingerprint(value: str | None) -> str | None:
@@ -103,6 +121,38 @@ def version_key(name: str, version: str) -> str:
     return f"{name}@{version}"
 
 
+class _ReadOnce(Generic[V]):
+    """A property of a workspace read from Talend once, then kept in the instance (as
+    ``functools.cached_property`` does: a write may update or drop it) — locked per workspace and
+    per property: a reader arriving while another reads waits for that answer rather than send
+    the request again, and readers of other workspaces or properties do not wait.
+    (``cached_property`` locks per class on Python 3.11, and not at all from 3.12.)"""
+
+    def __init__(self, read: Callable[[TalendWorkspace], V]) -> None:
+        self.read = read
+        self.name = read.__name__
+        self.__doc__ = read.__doc__
+
+    @overload
+    def __get__(self, workspace: None, owner: type | None = None) -> _ReadOnce[V]: ...
+
+    @overload
+    def __get__(self, workspace: TalendWorkspace, owner: type | None = None) -> V: ...
+
+    def __get__(
+        self, workspace: TalendWorkspace | None, owner: type | None = None
+    ) -> V | _ReadOnce[V]:
+        if workspace is None:
+            return self
+        kept = workspace.__dict__
+        if self.name in kept:
+            return cast(V, kept[self.name])
+        with workspace._reading(self.name):
+            if self.name not in kept:
+                kept[self.name] = self.read(workspace)
+            return cast(V, kept[self.name])
+
+
 class TalendWorkspace:
     """One workspace of one environment of a Talend account, read (and written) by name.
 
@@ -123,6 +173,7 @@ class TalendWorkspace:
         self.workspace_name = workspace
         self.secret_parameters = frozenset(secret_parameters)
         self._lock = threading.RLock()
+        self._read_locks: dict[str, threading.Lock] = {}
         self._task_bodies: dict[str, Body | None] = {}
 
     def __repr__(self) -> str:
@@ -130,12 +181,12 @@ class TalendWorkspace:
 
     # ------------------------------------------------------------------ identity
 
-    @cached_property
+    @_ReadOnce
     def environment(self) -> EnvironmentInfo | None:
         """The environment, or ``None`` when it does not exist."""
         return self.client.environments.get_by_name(self.environment_name)
 
-    @cached_property
+    @_ReadOnce
     def workspace(self) -> WorkspaceInfo | None:
         """The workspace, or ``None`` when it does not exist (yet)."""
         if self.environment is None:
@@ -159,35 +210,35 @@ class TalendWorkspace:
 
     # ------------------------------------------------------------------ indexes (one list each)
 
-    @cached_property
+    @_ReadOnce
     def tasks(self) -> dict[str, TaskSummary]:
         """Task list items by name."""
         if self.workspace is None:
             return {}
         return {t.name: t for t in self.client.tasks.list(workspace_id=self.workspace_id)}
 
-    @cached_property
+    @_ReadOnce
     def connections(self) -> dict[str, Connection]:
         """Connections (with their parameters) by name."""
         if self.workspace is None:
             return {}
         return {c.name: c for c in self.client.connections.list(workspace_id=self.workspace_id)}
 
-    @cached_property
+    @_ReadOnce
     def artifacts(self) -> dict[str, Artifact]:
         """Artifacts (with their versions) by name."""
         if self.workspace is None:
             return {}
         return {a.name: a for a in self.client.artifacts.list(workspace_id=self.workspace_id)}
 
-    @cached_property
+    @_ReadOnce
     def plans(self) -> dict[str, ExecutionPlanSummary]:
         """Plans (with their charts) by name."""
         if self.workspace is None:
             return {}
         return {p.name: p for p in self.client.plans.list(workspace_id=self.workspace_id)}
 
-    @cached_property
+    @_ReadOnce
     def schedules(self) -> dict[str, Schedule]:
         """The environment's schedules bound to an executable, by executable id."""
         if self.environment is None:
@@ -195,12 +246,46 @@ class TalendWorkspace:
         bound = self.client.schedules.list(environment_id=self.environment.id, only_bound=True)
         return {s.executable_id: s for s in bound if s.executable_id}
 
-    @cached_property
+    @_ReadOnce
     def all_schedules(self) -> list[Schedule]:
         """Every schedule of the environment."""
         if self.environment is None:
             return []
         return list(self.client.schedules.list(environment_id=self.environment.id))
+
+    def keep_identity_of(self, other: TalendWorkspace) -> None:
+        """Take the environment and the workspace ``other`` found, if it found both (a view
+        that found none looks them up again)."""
+        found = other.__dict__
+        if found.get("environment") is not None and found.get("workspace") is not None:
+            self.__dict__["environment"] = found["environment"]
+            self.__dict__["workspace"] = found["workspace"]
+
+    def _reading(self, name: str) -> threading.Lock:
+        """The lock of one of the workspace's reads (:class:`_ReadOnce`)."""
+        with self._lock:
+            return self._read_locks.setdefault(name, threading.Lock())
+
+    def prefetch(self, names: Collection[str] = LISTS) -> None:
+        """Read these lists at once — each is otherwise read when first needed, one after
+        another — after the environment and the workspace, whose ids they need."""
+        if self.workspace is None:
+            return
+        wanted = [name for name in names if name not in self.__dict__]
+        self.client.map(lambda name: getattr(self, name), wanted, concurrency=len(LISTS))
+
+    def prefetch_in_background(self, names: Collection[str] = TARGET_LISTS) -> None:
+        """Start :meth:`prefetch` in a thread of its own and return at once: what it reads is
+        there when a stage reaches for it, and a stage that reaches for a list being read
+        waits for that answer. A failure is left to the stage's own read to meet (and say)."""
+
+        def prefetch() -> None:
+            try:
+                self.prefetch(names)
+            except Exception as exc:  # the stage that needs the list reads it again
+                logger.debug("reading %r ahead failed: %s", self, exc)
+
+        threading.Thread(target=prefetch, name=f"promoter-read-ahead {self!r}", daemon=True).start()
 
     def task_name(self, task_id: str) -> str | None:
         """The name of the task with this id, if it is in the workspace."""
@@ -236,12 +321,7 @@ class TalendWorkspace:
         # Fill the list caches first, so that concurrent reads do not list in parallel.
         kinds = {ref.kind for ref in refs}
         if kinds & {TASK, PLAN}:
-            _ = self.workspace  # (and the environment) before the lists that need its id
-            self.client.map(
-                lambda name: getattr(self, name),
-                ["tasks", "connections", "artifacts", "schedules"],
-                concurrency=4,
-            )
+            self.prefetch(lists_read_for(kinds))
         # Only a task body not read yet costs a request of its own: those are fanned out. The rest
         # comes from the lists or the cache, and is read here rather than sent to a thread each.
         fetched = [ref for ref in refs if self._costs_a_request(ref)]
