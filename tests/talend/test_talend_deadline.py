@@ -350,3 +350,71 @@ def test_plan_with_an_ftp_url_is_refused_at_once(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.INVALID_INPUT, done.stderr
     assert "'ftp://api.eu.cloud.talend.com' is not an http:// or https:// URL" in done.stderr
     assert "retrying" not in done.stderr
+
+
+# --- the connection pool ---------------------------------------------------------------------------
+
+
+class _KeepAliveThenClose:
+    """A server that answers each connection's first request with keep-alive, then closes the
+    connection: a pooled connection the server has closed, as a load balancer's idle timeout
+    leaves it."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}")
+                time.sleep(0.05)  # then close: the client's pooled connection is dead
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_the_pool_does_not_reuse_a_connection_the_server_closed() -> None:
+    from promoter.talend.deadline import DeadlineClient, LeanConnectionPool
+
+    server = _KeepAliveThenClose()
+    try:
+        with DeadlineClient(base_url=server.url) as client:
+            assert type(client._transport._pool) is LeanConnectionPool  # type: ignore[attr-defined]
+            for _ in range(3):
+                assert client.get("/").status_code == 200
+                time.sleep(0.15)  # the server has closed it by now
+        assert server.connections == 3, "each request after a close needs a new connection"
+    finally:
+        server.close()
+
+
+def test_the_pool_reuses_an_open_connection() -> None:
+    from promoter.talend.deadline import DeadlineClient
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.append(conn)
+        with conn:
+            while data := conn.recv(65536):
+                for _ in range(data.count(b"\r\n\r\n")):
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with DeadlineClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}") as client:
+            assert [client.get("/").status_code for _ in range(20)] == [200] * 20
+        assert len(accepted) == 1, "one connection, reused by every request"
+    finally:
+        listener.close()
