@@ -42,6 +42,7 @@ __all__ = [
     "DeadlineClient",
     "DeadlineHTTPTransport",
     "DeadlineStream",
+    "DefaultContextOnUse",
     "LeanConnectionPool",
     "request_deadline",
     "shared_verification",
@@ -263,13 +264,15 @@ def shared_verification(
     verify: ssl.SSLContext | str | bool, *, trust_env: bool, http2: bool
 ) -> ssl.SSLContext | str | bool:
     """``verify`` for a transport: httpx's default (``True``) becomes the SSL context httpx would
-    make for it, made once per process and set of SSL environment variables.
+    make for it — made once per process and set of SSL environment variables, and only when a
+    TLS connection first needs it (:class:`DefaultContextOnUse`).
 
     httpx makes a context for every client, even for ``http://``, and loading the CA bundle
-    costs about 20 ms of CPU each time; a run makes a client to check its settings, then one to
-    work with. Contexts made from the same settings are alike, and an SSL context is made to be
-    shared by connections (HTTP/1.1 and HTTP/2 clients still get one each, for their ALPN).
-    Any other ``verify`` is returned as it is.
+    costs 20-30 ms of CPU each time; a run makes a client to check its settings, then one to
+    work with, and a client of the sandbox (``http://``) never needs one. Contexts made from the
+    same settings are alike, and an SSL context is made to be shared by connections (HTTP/1.1
+    and HTTP/2 clients still get one each, for their ALPN). Any other ``verify`` is returned as
+    it is.
     """
     if verify is not True:
         return verify
@@ -278,8 +281,51 @@ def shared_verification(
     with _ssl_contexts_lock:
         context = _ssl_contexts.get(key)
         if context is None:
-            context = _ssl_contexts[key] = httpx.create_ssl_context(verify=True, trust_env=trust_env)
+            context = _ssl_contexts[key] = DefaultContextOnUse(trust_env=trust_env)
     return context
+
+
+class DefaultContextOnUse(ssl.SSLContext):
+    """Stands for ``httpx.create_ssl_context(verify=True, trust_env=...)`` — certificates and
+    host names verified against ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when the environment is
+    trusted, else certifi's bundle — and makes it when the first TLS connection is wrapped.
+
+    httpcore uses a context through ``set_alpn_protocols`` and ``wrap_socket``/``wrap_bio``: the
+    ALPN protocols are kept and the wrapping is the real context's, so every connection is made
+    by httpx's own default context, built from the environment as it is then. The stand-in's own
+    settings are those of any client context (``PROTOCOL_TLS_CLIENT``: certificates required,
+    host names checked), and it trusts nothing itself.
+    """
+
+    def __init__(self, protocol: int = ssl.PROTOCOL_TLS_CLIENT, *, trust_env: bool = True) -> None:
+        self._trust_env = trust_env
+        self._made: ssl.SSLContext | None = None
+        self._alpn: list[str] | None = None
+        self._making = threading.Lock()
+
+    def __new__(cls, protocol: int = ssl.PROTOCOL_TLS_CLIENT, **_: typing.Any) -> DefaultContextOnUse:
+        return super().__new__(cls, protocol)
+
+    def made(self) -> ssl.SSLContext:
+        """httpx's default context (made on the first call), with the ALPN protocols set."""
+        with self._making:
+            if self._made is None:
+                self._made = httpx.create_ssl_context(verify=True, trust_env=self._trust_env)
+                if self._alpn is not None:
+                    self._made.set_alpn_protocols(self._alpn)
+            return self._made
+
+    def set_alpn_protocols(self, alpn_protocols: Iterable[str]) -> None:
+        with self._making:
+            self._alpn = list(alpn_protocols)
+            if self._made is not None:
+                self._made.set_alpn_protocols(self._alpn)
+
+    def wrap_socket(self, *args: typing.Any, **kwargs: typing.Any) -> ssl.SSLSocket:
+        return self.made().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: typing.Any, **kwargs: typing.Any) -> ssl.SSLObject:
+        return self.made().wrap_bio(*args, **kwargs)
 
 
 class DeadlineClient(httpx.Client):

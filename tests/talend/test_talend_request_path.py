@@ -8,9 +8,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import socket
 import ssl
+import subprocess
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +22,12 @@ import pydantic
 import pytest
 
 from promoter.talend.client import TalendClient
-from promoter.talend.deadline import AnswerCookies, DeadlineClient, shared_verification
+from promoter.talend.deadline import (
+    AnswerCookies,
+    DeadlineClient,
+    DefaultContextOnUse,
+    shared_verification,
+)
 from promoter.talend.errors import NotFound, ServerError, TalendError
 from promoter.talend.models import Page, Task, TaskSummary
 from promoter.talend.plugin.workspace import copy_body
@@ -311,3 +320,64 @@ def test_copy_body_is_a_deep_copy() -> None:
     assert body["runConfig"]["trigger"]["type"] == "DAILY"
     assert body["pair"] == ("x", ["y"])
     assert copy_body(None) is None
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no CA signed, and its key (made with openssl)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def _tls_server(cert: Path, key: Path) -> tuple[str, socket.socket]:
+    """An HTTPS server on 127.0.0.1 answering every request with an empty JSON list."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: 2\r\nConnection: close\r\n\r\n[]")
+            except (OSError, ssl.SSLError):
+                continue  # a client that refused the certificate
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"https://127.0.0.1:{listener.getsockname()[1]}", listener
+
+
+def test_the_default_context_is_made_on_first_use_and_verifies_certificates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    url, listener = _tls_server(cert, key)
+    try:
+        client = DeadlineClient(base_url=url)
+        context = client._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert isinstance(context, DefaultContextOnUse) and context._made is None  # nothing loaded yet
+        with client, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            client.get("/")  # a certificate no trusted CA signed is refused
+        assert context._made is not None and context._made.cert_store_stats()["x509_ca"] > 0
+        # With the environment trusted, SSL_CERT_FILE is the trust store (as httpx does).
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        with DeadlineClient(base_url=url) as trusting:
+            assert trusting.get("/").json() == []
+        with (
+            DeadlineClient(base_url=url, trust_env=False) as not_trusting,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            not_trusting.get("/")
+    finally:
+        listener.close()
