@@ -30,11 +30,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from pydantic import BaseModel, ValidationError
 
 from promoter.errors import PipelineError, PipelineProblem, PluginError
-from promoter.pipeline import templating
 from promoter.pipeline.document import (
     MAX_PIPELINE_FILE_SIZE,
     Locator,
@@ -46,10 +44,12 @@ from promoter.pipeline.document import (
 )
 from promoter.pipeline.schema import CORE_SECTIONS, Pipeline
 from promoter.pipeline.secrets import SecretRef, Secrets, is_own_setting
-from promoter.pipeline.templating import SecurityError
 
 if TYPE_CHECKING:
     from promoter.hooks.calls import PromoterHooks
+
+#: What starts a Jinja2 expression, statement or comment: a file without any is rendered as is.
+TEMPLATE_DELIMITERS = ("{{", "{%", "{#")
 
 # --- loading --------------------------------------------------------------------------------------
 
@@ -91,7 +91,9 @@ class _EnvironmentVariables:
         try:
             return self._environ[name]
         except KeyError:
-            raise jinja2.UndefinedError(f"environment variable {name!r} is not set") from None
+            from jinja2 import UndefinedError
+
+            raise UndefinedError(f"environment variable {name!r} is not set") from None
 
     def __getitem__(self, name: str) -> str:
         return self.__getattr__(name)
@@ -104,6 +106,8 @@ class _EnvironmentVariables:
     @staticmethod
     def _check(name: str) -> None:
         if is_own_setting(name):
+            from jinja2.exceptions import SecurityError
+
             raise SecurityError(
                 f"environment variable {name} is one of promoter's own credentials and "
                 "settings (TALEND_*, PROMOTER_*), which a pipeline file cannot read; use "
@@ -297,6 +301,13 @@ def _render(
     variables: dict[str, str],
     environ: Mapping[str, str],
 ) -> str:
+    if not any(delimiter in text for delimiter in TEMPLATE_DELIMITERS):
+        return text  # what rendering it would give: no Jinja2 needed (nor imported)
+    import jinja2
+
+    from promoter.pipeline import templating
+    from promoter.pipeline.templating import SecurityError
+
     line: int | None
     jinja = templating.sandboxed_environment()
     context: dict[str, Any] = {
@@ -475,7 +486,10 @@ def template_variables(path: str | Path) -> set[str]:
     read. The file is parsed, never rendered; one that cannot be read or parsed raises
     :class:`PipelineError` (:func:`load_pipeline` says what is wrong with it).
     """
+    import jinja2
     from jinja2 import meta, nodes
+
+    from promoter.pipeline import templating
 
     display = str(path)
     try:

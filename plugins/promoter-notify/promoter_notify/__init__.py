@@ -42,7 +42,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from promoter import RunContext, RunOutcome, RunStatus, SecretRef, hookimpl, render_template
+from promoter import RunContext, RunOutcome, RunStatus, SecretRef, hookimpl
 
 __version__ = "0.1.0"
 
@@ -155,7 +155,10 @@ def message_context(run: RunContext, event: Event, outcome: RunOutcome | None) -
 
 
 def render_message(template: str, context: dict[str, Any], redact: Callable[[str], str]) -> str:
-    """Render a message template (``StrictUndefined``: a typo is an error), secrets masked."""
+    """Render a message template (``StrictUndefined``: a typo is an error), secrets masked.
+    (Jinja2 is imported when a message is rendered, not with the plugin: most runs send none.)"""
+    from promoter import render_template
+
     return redact(render_template(template, context).strip())
 
 

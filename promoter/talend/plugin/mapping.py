@@ -29,8 +29,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from promoter import (
     ConfigurationError,
     ExportBundle,
@@ -42,7 +40,7 @@ from promoter import (
     TargetMapping,
     hookimpl,
 )
-from promoter.pipeline import templating, yaml_limit_problem
+from promoter.pipeline import yaml_limit_problem
 from promoter.talend.plugin.sections import config
 from promoter.talend.plugin.session import TalendSession, session
 from promoter.talend.plugin.workspace import (
@@ -152,8 +150,11 @@ class _Mapper:
         values: dict[str, Any],
         ref: ObjectRef,
     ) -> ExportedObject | None:
+        import jinja2
         from ruamel.yaml import YAML
         from ruamel.yaml.error import YAMLError
+
+        from promoter.pipeline import templating
 
         path = Path(template)
         if not path.is_absolute():
@@ -304,6 +305,10 @@ class _Mapper:
         in the sandbox (``{{ values.db_host }}``, ``{{ target.environment }}``)."""
         if not isinstance(value, str) or "{{" not in value:
             return value
+        import jinja2
+
+        from promoter.pipeline import templating
+
         environment = templating.sandboxed_environment()
         context = {
             **self.run.values,
@@ -554,6 +559,10 @@ def promoter_check_run(run: RunContext) -> None:
     create = config(run).connections.create_missing
     if create is None:
         return
+    import jinja2
+
+    from promoter.pipeline import templating
+
     path = Path(create.template)
     if not path.is_absolute():
         path = run.pipeline_path.parent / path
