@@ -405,7 +405,7 @@ class Ledger(ABC):
     def next_release_id(self, prefix: str) -> str:
         """``<prefix>.<n>``: the next number after the releases already named so."""
         ids = self._release_ids_starting_with(prefix + ".", limit=100_000)
-        numbers = [int(i[len(prefix) + 1 :]) for i in ids if i[len(prefix) + 1 :].isdigit()]
+        numbers = [int(i[len(prefix) + 1 :]) for i in ids if i[len(prefix) + 1 :].isdecimal()]
         return f"{prefix}.{max(numbers, default=0) + 1}"
 
     def releases(self, *, pipeline: str | None = None, limit: int = 50) -> list[ReleaseSummary]:

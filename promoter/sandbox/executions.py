@@ -283,7 +283,7 @@ class Executions:
         if outcome not in TERMINAL:
             outcome = "execution_failed"
         rejected_text = run_parameters.get(ROWS_PARAMETER) or task_parameters.get(ROWS_PARAMETER)
-        rejected = int(rejected_text) if rejected_text and rejected_text.isdigit() else int(behaviour.get("rejectedRows", 0))
+        rejected = int(rejected_text) if rejected_text and rejected_text.isdecimal() else int(behaviour.get("rejectedRows", 0))
         processed = int(behaviour.get("processedRows", 1000))
         seconds = float(behaviour.get("seconds", self.run_seconds))
         return outcome, processed, rejected, seconds, list(behaviour.get("log") or [])

@@ -257,3 +257,11 @@ def _own_task(http: httpx.Client, estate: Estate) -> str:
     response = http.post(TASKS, json=body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+@pytest.mark.parametrize("value", ["¹", "²³", "٣"])
+def test_a_digit_int_cannot_read_is_refused_not_a_5xx(value: str, checked: CheckedApi, estate: Estate) -> None:
+    """``"¹".isdigit()`` is true but ``int("¹")`` fails: the time filters must say 400 (hypothesis
+    found the 500); a decimal digit of another script (``"٣"``) is a number, as for ``int``."""
+    response = checked.client.get(LOGS.format(id=estate.execution), params={"startTime": value})
+    assert response.status_code == (200 if value.isdecimal() else 400), response.text

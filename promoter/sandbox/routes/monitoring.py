@@ -72,7 +72,7 @@ def execution_log_alias(
 def _epoch_ms(value: str | None, name: str) -> int | None:
     if value is None:
         return None
-    if value.isdigit():
+    if value.isdecimal():  # what int() reads (isdigit() also takes "¹")
         return int(value)
     from datetime import datetime
 

@@ -30,10 +30,10 @@ _TIMESTAMP_DIGITS = 12
 def _version_key(version: str) -> tuple[list[tuple[int, int, str]], int]:
     parts = [p for p in _SEPARATORS.split(version.strip()) if p]
     timestamp = 0
-    if len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) >= _TIMESTAMP_DIGITS:
+    if len(parts) > 1 and parts[-1].isdecimal() and len(parts[-1]) >= _TIMESTAMP_DIGITS:
         timestamp = int(parts.pop())
     # A qualifier (SNAPSHOT, rc1) ranks below the release it qualifies: 1.0.0-rc1 < 1.0.0.
-    release = [(0, int(p), "") if p.isdigit() else (-1, 0, p) for p in parts]
+    release = [(0, int(p), "") if p.isdecimal() else (-1, 0, p) for p in parts]
     return release, timestamp
 
 

@@ -124,7 +124,7 @@ def share_budgets(run: RunContext, client: TalendClient) -> None:
         )
         return
     raw = os.environ.get(BUDGET_SLICE_ENV, "").strip() or "1"
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or int(raw) < 1:
         raise ConfigurationError(
             f"{BUDGET_SLICE_ENV} must be a whole number of slots of at least 1, not {raw!r}",
             hint="unset it: one slot per request is the default",
