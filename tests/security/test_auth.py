@@ -87,8 +87,9 @@ def test_every_route_refuses_missing_wrong_and_expired_tokens(sandbox: Sandbox) 
 
 
 def test_the_client_renews_an_expiring_oauth_token_during_a_promotion(tmp_path: Path) -> None:
-    """Tokens live two seconds; the promotion (with a smoke run of three) lasts longer."""
-    settings = fast_settings(token_ttl=2.0, run_seconds=3.0)
+    """Tokens live two seconds; the promotion (with a smoke run of 4.5) lasts more than two of
+    them whatever promoter's own start-up costs."""
+    settings = fast_settings(token_ttl=2.0, run_seconds=4.5)
     with Sandbox.start(seed="large", tasks=10, settings=settings) as sandbox:
         bench = Workbench(sandbox, tmp_path)
         bench.write("release.yaml", large_pipeline(artifacts=2, smoke=("task_00000",)))

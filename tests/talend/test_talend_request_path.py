@@ -364,18 +364,21 @@ def test_the_default_context_is_made_on_first_use_and_verifies_certificates(
     cert, key = _self_signed(tmp_path)
     url, listener = _tls_server(cert, key)
     try:
-        client = DeadlineClient(base_url=url)
-        context = client._transport._pool._ssl_context  # type: ignore[attr-defined]
-        assert isinstance(context, DefaultContextOnUse) and context._made is None  # nothing loaded yet
+        # The context the transports share, made on first use (another test may have used it).
+        assert isinstance(shared_verification(True, trust_env=True, http2=False), DefaultContextOnUse)
+        context = DefaultContextOnUse(trust_env=True)
+        client = DeadlineClient(base_url=url, verify=context)
+        assert client._transport._pool._ssl_context is context  # type: ignore[attr-defined]
+        assert context._made is None  # nothing loaded yet
         with client, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
             client.get("/")  # a certificate no trusted CA signed is refused
         assert context._made is not None and context._made.cert_store_stats()["x509_ca"] > 0
         # With the environment trusted, SSL_CERT_FILE is the trust store (as httpx does).
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-        with DeadlineClient(base_url=url) as trusting:
+        with DeadlineClient(base_url=url, verify=DefaultContextOnUse(trust_env=True)) as trusting:
             assert trusting.get("/").json() == []
         with (
-            DeadlineClient(base_url=url, trust_env=False) as not_trusting,
+            DeadlineClient(base_url=url, verify=DefaultContextOnUse(trust_env=False)) as not_trusting,
             pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
         ):
             not_trusting.get("/")
