@@ -242,7 +242,9 @@ def test_a_paused_task_does_not_run_and_a_task_without_run_config_cannot(http: h
 
 
 def test_a_second_concurrent_run_is_rejected_unless_parallel_runs_are_allowed(http: httpx.Client) -> None:
-    serial = new_task(http, run_config={**RUN_CONFIG, "parallelExecutionAllowed": False})
+    # Runs of 1.5 s (not the fixture's 0.25 s): the second start must come while the first runs,
+    # also on a machine busy enough to pause this test for a quarter of a second.
+    serial = new_task(http, behaviour={"seconds": 1.5}, run_config={**RUN_CONFIG, "parallelExecutionAllowed": False})
     first, second = start(http, serial), start(http, serial)
     assert follow(http, first)[-1]["status"] == "execution_successful"
     rejected = follow(http, second)[-1]
