@@ -106,6 +106,7 @@ class Transport:
         self.metrics = metrics if metrics is not None else ClientMetrics()
         self._sleep = sleep
         self._clock_offset = 0.0
+        self._last_date: tuple[str, float] = ("", 0.0)
         self._shown_url = display_url(self.base_url)
         self._urls = RequestURLs(self.base_url)
         self._http = DeadlineClient(
@@ -437,10 +438,14 @@ class Transport:
         date = response.headers.get("Date")
         if not date:
             return
-        try:
-            server = email.utils.parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError):
-            return
+        # A Date names a whole second: the answers of one second share it, parsed once.
+        seen, server = self._last_date
+        if date != seen:
+            try:
+                server = email.utils.parsedate_to_datetime(date).timestamp()
+            except (TypeError, ValueError, IndexError):
+                return
+            self._last_date = (date, server)
         self._clock_offset = server - time.time()
 
     def __repr__(self) -> str:
