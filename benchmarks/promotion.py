@@ -14,6 +14,7 @@ memory figure is then promoter's own (imports, models, caches), not the benchmar
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -136,6 +137,9 @@ def run_promoter(
             loaded, target=target, options=RunOptions(dry_run=dry_run, yes=True)
         )
         ready_wall = time.perf_counter() - wall0
+        if not gc.isenabled():  # started as the promoter script starts (main, below)
+            gc.freeze()
+            gc.enable()
         outcome = engine.promote(run)
     finally:
         ledger.close()
@@ -221,6 +225,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--ledger", default=None)
     parser.add_argument("--start-at", type=float, default=None, help="epoch seconds to start at")
     args = parser.parse_args(argv)
+    # As the promoter script does (promoter.cli.main): no collection while starting, none of
+    # what start-up made afterwards, and none of what is alive at exit.
+    gc.disable()
     if args.no_client_limit:
         unlimited_client_budgets()
     if args.start_at is not None:  # concurrent runners start together
@@ -232,6 +239,7 @@ def main(argv: list[str]) -> int:
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     result["finished_at"] = time.time()
     print(json.dumps(result))
+    gc.freeze()
     return 0
 
 
