@@ -173,8 +173,8 @@ class LeanConnectionPool(httpcore.ConnectionPool):
     httpcore's pool sweeps every connection each time a request arrives or an answer is read:
     for each idle one it polls the socket (a system call) to see whether the server closed it,
     and for each it counts the connections again — with 16 threads, 16 polls and 256 calls per
-    sweep, two sweeps a request, under the pool's lock: about a fifth of the client's CPU for
-    a 1,000-task plan. Here a sweep drops what is known closed and surplus idle connections,
+    sweep, two sweeps a request, under the pool's lock: about a fifth of the CPU of 3,000 GETs
+    sent 16 at a time. Here a sweep drops what is known closed and surplus idle connections,
     and a request takes the first available connection that is still open by the same checks
     (keep-alive not expired, the server has not closed it) — what the sweep would have found
     about it — closing those that are not. Connections never taken stay open until the pool
