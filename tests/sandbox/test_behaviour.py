@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -226,7 +227,11 @@ def test_an_execution_moves_from_dispatching_through_executing_to_its_end(http: 
     assert elapsed >= 0.45
     assert "startTimestamp" not in seen[0] and "finishTimestamp" not in seen[1]
     final = seen[-1]
-    assert final["triggerTimestamp"] < final["startTimestamp"] < final["finishTimestamp"]
+    # Compared as times: ISO strings of different precision ("...:16Z", "...:16.150Z") do not
+    # sort as text (an execution triggered on a whole second made this fail).
+    moments = [datetime.fromisoformat(final[k].replace("Z", "+00:00"))
+               for k in ("triggerTimestamp", "startTimestamp", "finishTimestamp")]
+    assert moments[0] < moments[1] < moments[2]
     assert final["numberOfProcessedRows"] == 1000 and final["numberOfRejectedRows"] == 0
 
 
