@@ -203,28 +203,24 @@ def test_a_retried_call_counts_its_attempts_from_the_first(caplog: pytest.LogCap
     assert client.metrics.snapshot()["requests_total"] == 3
 
 
-def test_a_call_that_keeps_failing_raises_its_last_error_after_every_attempt() -> None:
+@pytest.mark.parametrize(
+    ("status", "error", "retried"),
+    [(500, ServerError, True), (404, NotFound, False)],
+    ids=["a call that keeps failing raises its last error after every attempt",
+         "an error not worth retrying is raised at once"],
+)
+def test_a_failing_call_is_tried_as_often_as_its_error_deserves(
+    status: int, error: type[TalendError], retried: bool
+) -> None:
     calls: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(1)
-        return httpx.Response(500, json={"status": 500, "message": "boom"})
+        return httpx.Response(status, json={"status": status, "message": "no"})
 
-    with mock_client(handler, []) as client, pytest.raises(ServerError):
+    with mock_client(handler, []) as client, pytest.raises(error):
         client.tasks.get(TASK_ID)
-    assert len(calls) == client.transport.retry.max_attempts
-
-
-def test_an_error_not_worth_retrying_is_raised_at_once() -> None:
-    calls: list[int] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        return httpx.Response(404, json={"status": 404, "message": "no such task"})
-
-    with mock_client(handler, []) as client, pytest.raises(NotFound):
-        client.tasks.get(TASK_ID)
-    assert calls == [1]
+    assert len(calls) == (client.transport.retry.max_attempts if retried else 1)
 
 
 def test_an_unexpected_answer_still_names_the_call_without_its_body() -> None:

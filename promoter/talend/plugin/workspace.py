@@ -69,6 +69,15 @@ TARGET_LISTS = ("tasks", "connections", "artifacts", "schedules")
 
 logger = logging.getLogger("promoter.talend")
 
+#: The list that holds the objects of a kind (the workspace itself is no list).
+LIST_OF_KIND = {
+    TASK: "tasks",
+    CONNECTION: "connections",
+    ARTIFACT: "artifacts",
+    ARTIFACT_VERSION: "artifacts",
+    PLAN: "plans",
+}
+
 V = TypeVar("V")
 
 
@@ -76,8 +85,7 @@ def lists_read_for(kinds: Collection[str]) -> list[str]:
     """The lists of a target that reading objects of these kinds needs."""
     if TASK in kinds or PLAN in kinds:  # a task's body names connections, artifact, schedule
         return [*TARGET_LISTS, *(["plans"] if PLAN in kinds else [])]
-    listed = ((ARTIFACT_VERSION, "artifacts"), (CONNECTION, "connections"))
-    return [name for kind, name in listed if kind in kinds]
+    return [LIST_OF_KIND[kind] for kind in (ARTIFACT_VERSION, CONNECTION) if kind in kinds]
 
 
 def fingerprint(value: str | None) -> str | None:
@@ -477,15 +485,7 @@ class TalendWorkspace:
         """Drop cached lists so that the next read lists again (after writes by someone else)."""
         with self._lock:
             for kind in kinds:
-                attribute = {
-                    WORKSPACE: "workspace",
-                    TASK: "tasks",
-                    CONNECTION: "connections",
-                    ARTIFACT: "artifacts",
-                    ARTIFACT_VERSION: "artifacts",
-                    PLAN: "plans",
-                    "schedule": "schedules",
-                }[kind]
+                attribute = {WORKSPACE: "workspace", "schedule": "schedules", **LIST_OF_KIND}[kind]
                 self.__dict__.pop(attribute, None)
                 if kind == TASK:
                     self.__dict__.pop("schedules", None)
